@@ -1,0 +1,48 @@
+# Two entry points for a fresh clone: `make run` and `make test`. Both set up .venv first (idempotent).
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of torch lies on local disk on the project's machines; on a GPU box pass TORCH=torch
+# (the default wheel, CUDA included), or a CPU index, e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
+KEDRO_ARGS ?=
+PYTEST_ARGS ?=
+
+# No run may wait on telemetry (kedro-telemetry, MLflow): both honour DO_NOT_TRACK.
+export DO_NOT_TRACK := true
+export KEDRO_DISABLE_TELEMETRY := true
+export MLFLOW_DISABLE_TELEMETRY := true
+export SPARK_LOCAL_IP ?= 127.0.0.1
+
+.PHONY: setup run test lint format viz mlflow-ui benchmark clean-data
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+run: setup
+	$(BIN)/kedro run $(KEDRO_ARGS)
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+viz: setup
+	$(BIN)/kedro viz run --no-browser --host 127.0.0.1
+
+mlflow-ui: setup
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1
+
+benchmark: setup
+	$(BIN)/python benchmarks/run_benchmark.py $(BENCH_ARGS)

@@ -1,0 +1,63 @@
+"""Shared fixtures: project parameters from conf/, and small data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.pipeline import Pipeline
+from kedro.runner import SequentialRunner
+
+for _var in ("DO_NOT_TRACK", "KEDRO_DISABLE_TELEMETRY", "MLFLOW_DISABLE_TELEMETRY"):
+    os.environ.setdefault(_var, "true")
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def params() -> dict:
+    """Parameters exactly as the project resolves them (base + the tests' tiny-model env)."""
+    loader = OmegaConfigLoader(
+        str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="test", config_patterns=None
+    )
+    return loader["parameters"]
+
+
+@pytest.fixture(scope="session")
+def sample() -> dict[str, pd.DataFrame]:
+    """The shipped synthetic sample."""
+    raw = PROJECT_ROOT / "data" / "01_raw"
+    return {name: pd.read_csv(raw / f"{name}.csv") for name in ("events", "item_features", "user_features")}
+
+
+def make_events(rows: list[tuple[int, int, int]], rating: int = 4) -> pd.DataFrame:
+    """Events from (user_id, item_id, timestamp) triples."""
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"])
+    frame.insert(2, "rating", rating)
+    return frame
+
+
+class KeptDataset(MemoryDataset):
+    """A MemoryDataset the runner cannot release, so tests can read intermediate outputs."""
+
+    def _release(self) -> None:
+        pass
+
+
+def run_pipeline(pipeline: Pipeline, inputs: dict) -> dict:
+    """Run ``pipeline`` with ``SequentialRunner`` on in-memory inputs; return every dataset's data."""
+    catalog = DataCatalog({name: KeptDataset(copy_mode="assign") for name in pipeline.datasets()})
+    for name, value in inputs.items():
+        catalog[name] = value
+    SequentialRunner().run(pipeline, catalog)
+    return {name: catalog[name].load() for name in pipeline.datasets() if catalog[name]._data is not None}

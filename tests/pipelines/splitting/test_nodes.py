@@ -1,0 +1,90 @@
+"""The validation scheme is leak-free: no holdout event reaches an earlier fold."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from recsys_challenge.pipelines.data_processing.nodes import order_interactions
+from recsys_challenge.pipelines.splitting import create_pipeline
+from recsys_challenge.pipelines.splitting.nodes import split_holdout
+from tests.conftest import make_events, run_pipeline
+
+
+def assert_no_leak(history: pd.DataFrame, holdout: pd.DataFrame) -> None:
+    """Every holdout event of a user comes after all of that user's history events."""
+    last_seen = history.groupby("user_id")["order"].max()
+    first_held = holdout.groupby("user_id")["order"].min()
+    common = first_held.index.intersection(last_seen.index)
+    assert (first_held[common] > last_seen[common]).all()
+    keys = ["user_id", "item_id", "order"]
+    assert history.merge(holdout, on=keys).empty
+
+
+def run_splitting(interactions: pd.DataFrame, splitting: dict) -> dict[str, pd.DataFrame]:
+    inputs = {
+        "interactions": interactions,
+        "params:splitting": splitting,
+        "params:splitting.test": splitting["test"],
+        "params:splitting.rerank": splitting["rerank"],
+    }
+    return run_pipeline(create_pipeline(), inputs)
+
+
+@pytest.fixture
+def edge_interactions() -> pd.DataFrame:
+    """Users with 1 and 2 events, duplicate timestamps, a long user."""
+    rows = [(0, 1, 5)]  # a single event
+    rows += [(1, 1, 7), (1, 2, 7)]  # two events, same timestamp
+    rows += [(2, i, 100 + i // 2) for i in range(1, 9)]  # ties in pairs
+    rows += [(3, i, 10 * i) for i in range(1, 7)]
+    return order_interactions(make_events(rows))
+
+
+@pytest.mark.parametrize("strategy", ["last_n", "ratio"])
+def test_edge_cases_do_not_leak(edge_interactions, params, strategy):
+    splitting = {
+        **params["splitting"],
+        "test": {"strategy": strategy, "n": 2, "fraction": 0.25},
+        "rerank": {"strategy": strategy, "n": 1, "fraction": 0.25},
+    }
+    folds = run_splitting(edge_interactions, splitting)
+    assert_no_leak(folds["fold_test_history"], folds["fold_test_gt"])
+    assert_no_leak(folds["fold_gen_train"], folds["fold_rerank_gt"])
+    assert_no_leak(folds["fold_gen_train"], folds["fold_test_gt"])
+    # users too short to split stay whole in training and get no holdout
+    for fold in ("fold_test_gt", "fold_rerank_gt"):
+        assert not set(folds[fold]["user_id"]) & {0, 1}
+    assert len(folds["fold_test_history"]) + len(folds["fold_test_gt"]) <= len(edge_interactions)
+    # gen_train + rerank window == test_history (up to dropped cold rows)
+    rebuilt = pd.concat([folds["fold_gen_train"], folds["fold_rerank_gt"]])
+    assert set(map(tuple, rebuilt[["user_id", "order"]].to_numpy())) <= set(
+        map(tuple, folds["fold_test_history"][["user_id", "order"]].to_numpy())
+    )
+
+
+def test_ties_split_deterministically(edge_interactions, params):
+    holdout = {"strategy": "last_n", "n": 1}
+    first = split_holdout(edge_interactions, holdout, params["splitting"])
+    again = split_holdout(edge_interactions.sample(frac=1, random_state=3), holdout, params["splitting"])
+    pd.testing.assert_frame_equal(first[1], again[1])
+    user1 = split_holdout(edge_interactions, holdout, {**params["splitting"], "min_events_to_split": 2})[1]
+    assert user1[user1.user_id == 1]["item_id"].tolist() == [2]  # the later row in the file wins the tie
+
+
+def test_sample_folds_leak_free_and_leave_one_out(sample, params):
+    interactions = order_interactions(sample["events"])
+    folds = run_splitting(interactions, params["splitting"])
+    assert_no_leak(folds["fold_test_history"], folds["fold_test_gt"])
+    assert_no_leak(folds["fold_gen_train"], folds["fold_rerank_gt"])
+    assert folds["fold_test_gt"].groupby("user_id").size().max() == 1
+    assert folds["fold_test_gt"]["user_id"].nunique() > 0.95 * interactions["user_id"].nunique()
+    # no test-window event is present in generator or reranker training data
+    test_keys = set(map(tuple, folds["fold_test_gt"][["user_id", "order"]].to_numpy()))
+    for name in ("fold_gen_train", "fold_rerank_gt", "fold_test_history"):
+        assert not test_keys & set(map(tuple, folds[name][["user_id", "order"]].to_numpy()))
+
+
+def test_unknown_strategy_is_rejected(edge_interactions, params):
+    with pytest.raises(ValueError, match="'last_n' or 'ratio'"):
+        split_holdout(edge_interactions, {"strategy": "random"}, params["splitting"])
