@@ -13,6 +13,8 @@ CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # environments (local, test, benchmark) override single keys instead of whole blocks
+    "merge_strategy": {"parameters": "soft"},
     "config_patterns": {
         "spark": ["spark*", "spark*/**"],
         "mlflow": ["mlflow*", "mlflow*/**"],

@@ -33,7 +33,7 @@ class SyntheticConfig:
     n_genres: int = 18
     mean_events: float = 55.0
     min_events: int = 3
-    max_events: int = 400
+    max_events: int = 300
     p_continue_series: float = 0.55
     p_taste: float = 0.30
     zipf_exponent: float = 1.0
@@ -92,7 +92,7 @@ def generate(cfg: SyntheticConfig | None = None) -> dict[str, pd.DataFrame]:
     lengths = np.clip(
         rng.lognormal(np.log(cfg.mean_events) - 0.5, 1.0, size=cfg.n_users).astype(int),
         cfg.min_events,
-        min(cfg.max_events, cfg.n_items - 1),
+        min(cfg.max_events, cfg.n_items // 2),  # leaves every user enough unseen items
     )
     rows_user, rows_item, rows_ts = [], [], []
     for user in range(cfg.n_users):

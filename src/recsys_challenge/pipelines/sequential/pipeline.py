@@ -1,0 +1,97 @@
+"""One sequential-model template; each model is a namespace with its own ``params:<model>`` block."""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import evaluate, fit_generator, mlflow_metrics, recommend, refit_or_reuse
+
+MODELS = ("sasrec", "bert4rec", "sasrec_long")
+SHARED = {
+    "items",
+    "interactions",
+    "fold_gen_train",
+    "fold_rerank_gt",
+    "fold_test_history",
+    "fold_test_gt",
+}
+
+
+def template() -> Pipeline:
+    """Fit on gen_train (validated on the rerank window); candidates for the rerank, test, final windows."""
+    config = "params:config"
+    return Pipeline(
+        [
+            Node(
+                fit_generator,
+                ["fold_gen_train", "fold_rerank_gt", "items", "interactions", config],
+                ["model_gen", "train_history"],
+                name="fit",
+                tags=["training"],
+            ),
+            Node(
+                recommend,
+                ["model_gen", "fold_gen_train", config],
+                "candidates_rerank",
+                name="candidates_rerank",
+                tags=["inference"],
+            ),
+            Node(
+                refit_or_reuse,
+                ["model_gen", "fold_test_history", config],
+                "model_test",
+                name="refit_test",
+                tags=["training"],
+            ),
+            Node(
+                recommend,
+                ["model_test", "fold_test_history", config],
+                "candidates_test",
+                name="candidates_test",
+                tags=["inference"],
+            ),
+            Node(
+                refit_or_reuse,
+                ["model_gen", "interactions", config],
+                "model_final",
+                name="refit_final",
+                tags=["training"],
+            ),
+            Node(
+                recommend,
+                ["model_final", "interactions", config],
+                "candidates_final",
+                name="candidates_final",
+                tags=["inference"],
+            ),
+            Node(
+                evaluate,
+                ["candidates_test", "fold_test_gt", config],
+                "test_metrics",
+                name="evaluate",
+                tags=["evaluation"],
+            ),
+            Node(
+                mlflow_metrics,
+                ["train_history", "test_metrics"],
+                "mlflow_metrics",
+                name="log_metrics",
+                tags=["evaluation"],
+            ),
+        ]
+    )
+
+
+def create_pipeline(models: tuple[str, ...] = MODELS, **kwargs) -> Pipeline:
+    """The template once per model namespace."""
+    return sum(
+        (
+            Pipeline(
+                template(),
+                namespace=model,
+                inputs=SHARED,
+                parameters={"params:config": f"params:{model}"},
+                tags=["sequential", model],
+            )
+            for model in models
+        ),
+        Pipeline([]),
+    )
