@@ -27,10 +27,10 @@ def project_root() -> Path:
 @pytest.fixture(scope="session")
 def params() -> dict:
     """Parameters exactly as the project resolves them (base + the tests' tiny-model env)."""
-    loader = OmegaConfigLoader(
-        str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="test", config_patterns=None
-    )
-    return loader["parameters"]
+    from recsys_challenge.settings import CONFIG_LOADER_ARGS
+
+    args = {**CONFIG_LOADER_ARGS, "default_run_env": "test"}
+    return OmegaConfigLoader(str(PROJECT_ROOT / "conf"), **args)["parameters"]
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +61,22 @@ def run_pipeline(pipeline: Pipeline, inputs: dict) -> dict:
         catalog[name] = value
     SequentialRunner().run(pipeline, catalog)
     return {name: catalog[name].load() for name in pipeline.datasets() if catalog[name]._data is not None}
+
+
+@pytest.fixture(scope="session")
+def folds(sample, params) -> dict[str, pd.DataFrame]:
+    """The sample through data_processing and splitting (base parameters)."""
+    from recsys_challenge.pipelines.data_processing import create_pipeline as data_processing
+    from recsys_challenge.pipelines.splitting import create_pipeline as splitting
+
+    inputs = {
+        "events": sample["events"],
+        "item_features": sample["item_features"],
+        "user_features": sample["user_features"],
+        "params:data_processing": params["data_processing"],
+        "params:splitting": params["splitting"],
+        "params:splitting.test": params["splitting"]["test"],
+        "params:splitting.rerank": params["splitting"]["rerank"],
+    }
+    out = run_pipeline(data_processing() + splitting(), inputs)
+    return {k: v for k, v in out.items() if not k.startswith("params:")}

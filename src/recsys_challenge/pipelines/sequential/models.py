@@ -388,13 +388,14 @@ def _run(backend, trainer: lightning.Trainer, module, stage: str, ckpt_path: str
         if isinstance(backend, SasRecBackend):
             dm = backend.datamodule(Path(tmp), **data)
             if stage == "fit":
-                trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+                # our own checkpoints hold RePlay factories, not only tensors
+                trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path, weights_only=False)
             else:
                 trainer.predict(module, datamodule=dm, return_predictions=False)
         else:
             loaders = backend.loaders(**data)
             if stage == "fit":
-                trainer.fit(module, ckpt_path=ckpt_path, **loaders)
+                trainer.fit(module, ckpt_path=ckpt_path, weights_only=False, **loaders)
             else:
                 trainer.predict(module, return_predictions=False, **loaders)
 

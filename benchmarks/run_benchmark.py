@@ -1,0 +1,299 @@
+"""Benchmark the project's pipelines on MovieLens-100k (never committed: it is generated here).
+
+    python benchmarks/run_benchmark.py --protocol loo --pipelines sasrec,bert4rec
+    python benchmarks/run_benchmark.py --overhead-only
+
+For each pipeline it runs ``kedro run --env benchmark`` in a scratch copy of the project whose
+``data/01_raw`` holds MovieLens-100k (``../shared/datasets/movielens100k.py``), watches the peak RSS
+of the whole process tree (Python and, for Spark pipelines, the JVM), and collects the test-window
+metrics the pipeline wrote. ``--overhead-epochs N`` also times, side by side in this process, a
+plain-RePlay SASRec loop and the pipeline's training node on the same folds and configuration.
+Results go to ``benchmarks/results/<protocol>.md`` (and ``.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / ".work"
+RESULTS = ROOT / "benchmarks" / "results"
+SHARED_DATASET = ROOT.parent / "shared" / "datasets" / "movielens100k.py"
+PROTOCOLS = {
+    # leave-one-out: the last event of each user is the test, the one before is the reranker window
+    "loo": {"test": {"strategy": "last_n", "n": 1}, "rerank": {"strategy": "last_n", "n": 1}},
+    # competition-like: the last 10% of each user's events, twice
+    "holdout10": {
+        "test": {"strategy": "ratio", "fraction": 0.1},
+        "rerank": {"strategy": "ratio", "fraction": 0.1},
+    },
+}
+ENV = {"DO_NOT_TRACK": "true", "KEDRO_DISABLE_TELEMETRY": "true", "MLFLOW_DISABLE_TELEMETRY": "true"}
+
+
+def movielens(raw_cache: Path) -> Path:
+    if not (raw_cache / "events.csv").exists():
+        subprocess.run([sys.executable, str(SHARED_DATASET), str(raw_cache)], check=True)
+    return raw_cache
+
+
+def prepare_project(protocol: str, raw: Path) -> Path:
+    """A scratch project: this repo's conf and pyproject, MovieLens-100k as the raw data."""
+    project = WORK / protocol
+    for sub in ("conf", "data"):
+        shutil.rmtree(project / sub, ignore_errors=True)
+    project.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
+    (project / "conf" / "local").mkdir()
+    shutil.copy(ROOT / "pyproject.toml", project / "pyproject.toml")
+    shutil.copy(ROOT / ".telemetry", project / ".telemetry")
+    shutil.rmtree(project / "src", ignore_errors=True)  # kedro wants src/ inside the project
+    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(raw, project / "data" / "01_raw")
+    splitting = {"splitting": {**PROTOCOLS[protocol]}}
+    (project / "conf" / "local" / "parameters_protocol.yml").write_text(yaml.safe_dump(splitting))
+    return project
+
+
+def run_tracked(cmd: list[str], cwd: Path, log: Path) -> dict[str, float]:
+    """Run a command, sampling the RSS of its whole process tree; returns wall seconds and peak GiB."""
+    start = time.perf_counter()
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **ENV})
+        parent, peak = psutil.Process(proc.pid), 0
+        while proc.poll() is None:
+            try:
+                tree = [parent, *parent.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.5)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}); see {log}")
+    return {"wall_s": time.perf_counter() - start, "peak_rss_gib": peak / 2**30}
+
+
+def collect(project: Path, model: str, run: dict[str, float]) -> dict:
+    reporting = project / "data" / "08_reporting" / model
+    metrics = pd.read_csv(reporting / "test_metrics.csv").iloc[0].to_dict()
+    row = {"model": model, **{k: metrics[k] for k in ("ndcg_10", "recall_10", "map_10") if k in metrics}}
+    history_file = reporting / "train_history.csv"
+    if history_file.exists():
+        history = pd.read_csv(history_file)
+        row.update(
+            epochs=int(history["epoch"].max()) + 1,
+            best_epoch=int(history["best_epoch"].iloc[0]) + 1,
+            s_per_epoch=float(history["epoch_seconds"].median()),
+            fit_s=float(history["fit_seconds"].iloc[0]),
+        )
+    for extra in ("fit_seconds", "predict_seconds", "candidate_recall"):
+        if extra in metrics:
+            row[extra] = metrics[extra]
+    return {**row, **run}
+
+
+# ------------------------------------------------------------------ per-epoch overhead, side by side
+def plain_replay_epochs(
+    gen_train: pd.DataFrame, rerank_gt: pd.DataFrame, vocab, cfg: dict, epochs: int
+) -> list:
+    """The reference: RePlay's SASRec trained with a hand-written Lightning loop, same data and config."""
+    import lightning
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import torch
+    from replay.data import FeatureHint, FeatureSource, FeatureType
+    from replay.data.nn import ParquetModule, TensorFeatureInfo, TensorFeatureSource, TensorSchema
+    from replay.nn.lightning import LightningModule
+    from replay.nn.lightning.callback import ComputeMetricsCallback
+    from replay.nn.lightning.optimizer import OptimizerFactory
+    from replay.nn.lightning.postprocessor import SeenItemsFilter
+    from replay.nn.sequential import SasRec
+    from replay.nn.transform.template import make_default_sasrec_transforms
+
+    from recsys_challenge.pipelines.sequential.models import EpochStats
+
+    lightning.seed_everything(cfg["seed"], verbose=False)
+    n, length = len(vocab), cfg["max_seq_len"]
+    schema = TensorSchema(
+        TensorFeatureInfo("item_id", is_seq=True, feature_type=FeatureType.CATEGORICAL,
+                          embedding_dim=cfg["hidden_size"], padding_value=n, cardinality=n,
+                          feature_hint=FeatureHint.ITEM_ID,
+                          feature_sources=[TensorFeatureSource(FeatureSource.INTERACTIONS, "item_id")])
+    )  # fmt: skip
+
+    def seqs(frame):
+        frame = frame.sort_values(["user_id", "order"])
+        idx = pd.Series(vocab.searchsorted(frame["item_id"].to_numpy()), index=frame["user_id"].to_numpy())
+        return idx.groupby(level=0).agg(list)
+
+    train, truth = seqs(gen_train), seqs(rerank_gt)
+    users = truth.index.intersection(train.index)
+    with tempfile.TemporaryDirectory() as tmp:
+        lists = pa.list_(pa.int64())
+        pq.write_table(pa.table({"user_id": pa.array(train.index, pa.int64()),
+                                 "item_id": pa.array([s[-(length + 1):] for s in train], lists)}),
+                       f"{tmp}/train.parquet")  # fmt: skip
+        pq.write_table(pa.table({"user_id": pa.array(users, pa.int64()),
+                                 "item_id": pa.array([s[-length:] for s in train[users]], lists),
+                                 "ground_truth": pa.array(list(truth[users]), lists),
+                                 "seen_ids": pa.array(list(train[users]), lists)}),
+                       f"{tmp}/val.parquet")  # fmt: skip
+        gt_len, seen_len = int(truth.map(len).max()), int(train[users].map(len).max())
+        meta = {
+            "train": {"user_id": {}, "item_id": {"shape": length + 1, "padding": n}},
+            "validate": {"user_id": {}, "item_id": {"shape": length, "padding": n},
+                         "ground_truth": {"shape": gt_len, "padding": -1},
+                         "seen_ids": {"shape": seen_len, "padding": -1}},
+        }  # fmt: skip
+        batch, partition = cfg["batch_size"], cfg["batch_size"] * cfg["partition_batches"]
+        config = {
+            "train": {"generator": torch.Generator().manual_seed(cfg["seed"]), "partition_size": partition},
+            "validate": {"partition_size": partition},
+        }
+        dm = ParquetModule(
+            batch_size=batch,
+            metadata=meta,
+            transforms=make_default_sasrec_transforms(schema),
+            config=config,
+            train_path=f"{tmp}/train.parquet",
+            validate_path=f"{tmp}/val.parquet",
+        )
+        model = SasRec.from_params(
+            schema,
+            embedding_dim=cfg["hidden_size"],
+            num_heads=cfg["num_heads"],
+            num_blocks=cfg["num_blocks"],
+            max_sequence_length=length,
+            dropout=cfg["dropout"],
+        )
+        module = LightningModule(
+            model, optimizer_factory=OptimizerFactory(learning_rate=cfg["learning_rate"])
+        )
+        stats = EpochStats()
+        metrics = ComputeMetricsCallback(
+            metrics=["ndcg", "recall", "map"],
+            ks=list(cfg["ks"]),
+            postprocessors=[SeenItemsFilter(n, "seen_ids")],
+            item_count=n,
+            verbose=False,
+        )
+        trainer = lightning.Trainer(max_epochs=epochs, callbacks=[metrics, stats], logger=False,
+                                    enable_checkpointing=False, enable_progress_bar=False, num_sanity_val_steps=0,
+                                    deterministic=True, enable_model_summary=False)  # fmt: skip
+        trainer.fit(module, datamodule=dm)
+    return [r["epoch_seconds"] for r in stats.rows]
+
+
+def overhead(project: Path, epochs: int, rounds: int = 2) -> dict[str, float]:
+    """Median seconds/epoch of plain RePlay vs the pipeline's training node, interleaved A/B rounds."""
+    from kedro.config import OmegaConfigLoader
+
+    from recsys_challenge.pipelines.sequential import models
+    from recsys_challenge.pipelines.sequential.nodes import fit_generator
+
+    loader = OmegaConfigLoader(str(project / "conf"), base_env="base", default_run_env="benchmark",
+                               merge_strategy={"parameters": "soft"})  # fmt: skip
+    cfg = {**loader["parameters"]["sasrec"], "epochs": epochs, "patience": epochs, "progress_bar": False}
+    folds = project / "data" / "05_model_input" / "folds"
+    gen_train, rerank_gt = (
+        pd.read_parquet(folds / "gen_train.parquet"),
+        pd.read_parquet(folds / "rerank_gt.parquet"),
+    )
+    items = pd.read_parquet(project / "data" / "03_primary" / "items.parquet")
+    interactions = pd.read_parquet(project / "data" / "03_primary" / "interactions.parquet")
+    vocab = models.item_vocabulary(items, interactions)
+    plain, ours = [], []
+    for _ in range(rounds):
+        plain += plain_replay_epochs(gen_train, rerank_gt, vocab, cfg, epochs)[1:]  # epoch 0 warms caches
+        _, history = fit_generator(gen_train, rerank_gt, items, interactions, cfg)
+        ours += history["epoch_seconds"].tolist()[1:]
+    p, o = statistics.median(plain), statistics.median(ours)
+    return {"plain_s_per_epoch": p, "pipeline_s_per_epoch": o, "ratio": o / p, "epochs_timed": len(plain)}
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    def cell(v) -> str:
+        return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def write_results(protocol: str, rows: list[dict], over: dict | None) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{protocol}.json"
+    previous = json.loads(out.read_text()) if out.exists() else {"rows": {}, "overhead": None}
+    for row in rows:
+        previous["rows"][row["model"]] = row
+    if over:
+        previous["overhead"] = over
+    previous["machine"] = (
+        f"{psutil.cpu_count()} CPU cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM"
+    )
+    out.write_text(json.dumps(previous, indent=2))
+    table = pd.DataFrame(previous["rows"].values())
+    md = [f"# Benchmark: MovieLens-100k, protocol `{protocol}`", "",
+          f"Machine: {previous['machine']}, CPU only. Reproduce: `python benchmarks/run_benchmark.py "
+          f"--protocol {protocol} --pipelines {','.join(previous['rows'])}`.", "",
+          markdown_table(table)]  # fmt: skip
+    if previous["overhead"]:
+        o = previous["overhead"]
+        md += ["", "## Per-epoch overhead of the pipeline vs plain RePlay (same config, side by side)", "",
+               f"plain RePlay {o['plain_s_per_epoch']:.2f} s/epoch, pipeline {o['pipeline_s_per_epoch']:.2f} "
+               f"s/epoch, ratio **{o['ratio']:.3f}** (median of {o['epochs_timed']} epochs each)."]  # fmt: skip
+    path = RESULTS / f"{protocol}.md"
+    path.write_text("\n".join(md) + "\n")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="loo")
+    parser.add_argument("--pipelines", default="sasrec,bert4rec,sasrec_long")
+    parser.add_argument("--overhead-epochs", type=int, default=0, help="0 skips the overhead measurement")
+    parser.add_argument("--keep", action="store_true", help="reuse the scratch project and its folds")
+    args = parser.parse_args()
+
+    raw = movielens(WORK / "ml100k_raw")
+    project = (
+        WORK / args.protocol
+        if args.keep and (WORK / args.protocol).exists()
+        else prepare_project(args.protocol, raw)
+    )
+    kedro = str(Path(sys.executable).with_name("kedro"))
+    rows = []
+    run_tracked(
+        [kedro, "run", "--env", "benchmark", "--pipelines", "splitting"], project, project / "splitting.log"
+    )
+    for name in [p for p in args.pipelines.split(",") if p]:
+        run = run_tracked(
+            [kedro, "run", "--env", "benchmark", "--pipelines", name], project, project / f"{name}.log"
+        )
+        models = [name] if (project / "data" / "08_reporting" / name).exists() else []
+        models += [m.name for m in (project / "data" / "08_reporting").iterdir() if m.is_dir() and m.name != name
+                   and name in ("classic", "__default__", "reranker")]  # fmt: skip
+        rows += [collect(project, m, run) for m in models]
+        print(json.dumps(rows[-len(models) :] if models else run, indent=1), flush=True)
+        write_results(args.protocol, rows, None)
+    over = overhead(project, args.overhead_epochs) if args.overhead_epochs else None
+    print(write_results(args.protocol, rows, over).read_text())
+
+
+if __name__ == "__main__":
+    main()

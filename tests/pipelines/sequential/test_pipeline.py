@@ -1,0 +1,106 @@
+"""Sequential generators: namespaced template, candidates schema, MLflow curves, checkpoint resume."""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+import pytest
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
+
+from recsys_challenge.pipelines.sequential import MODELS, create_pipeline
+from recsys_challenge.pipelines.sequential.models import item_vocabulary
+from recsys_challenge.pipelines.sequential.nodes import fit_generator, recommend
+from tests.conftest import run_pipeline
+
+
+def tiny(params: dict, model: str, **over) -> dict:
+    return {**params[model], **over}
+
+
+def test_namespaced_pipelines_share_folds_and_keep_params_apart():
+    pipe = create_pipeline()
+    namespaces = {n.namespace for n in pipe.nodes}
+    assert namespaces == set(MODELS)
+    assert {"fold_gen_train", "fold_test_history", "fold_test_gt", "items", "interactions"} <= pipe.inputs()
+    for model in MODELS:
+        assert f"params:{model}" in pipe.inputs()
+        assert f"{model}.candidates_final" in pipe.all_outputs()
+    fit_nodes = [n for n in pipe.nodes if n.name.endswith(".fit")]
+    assert all("training" in n.tags for n in fit_nodes)
+
+
+@pytest.mark.parametrize("model", ["sasrec", "bert4rec"])
+def test_candidates_are_k_unseen_ranked_items(folds, params, model):
+    cfg = tiny(params, model, epochs=1)
+    fitted, history = fit_generator(
+        folds["fold_gen_train"], folds["fold_rerank_gt"], folds["items"], folds["interactions"], cfg
+    )
+    assert len(history) == 1 and 0.0 <= history["ndcg@10"].iloc[0] <= 1.0
+    candidates = recommend(fitted, folds["fold_test_history"], cfg)
+    k = cfg["candidates_k"]
+    per_user = candidates.groupby("user_id").size()
+    assert (per_user == k).all()
+    assert set(per_user.index) == set(folds["fold_test_history"]["user_id"])
+    seen = candidates.merge(folds["fold_test_history"][["user_id", "item_id"]], on=["user_id", "item_id"])
+    assert seen.empty
+    assert candidates.groupby("user_id")["rank"].apply(lambda r: r.tolist() == list(range(1, k + 1))).all()
+    assert candidates.groupby("user_id")["score"].apply(lambda s: s.is_monotonic_decreasing).all()
+
+
+def test_training_is_deterministic_on_cpu(folds, params):
+    cfg = tiny(params, "sasrec", epochs=1)
+    args = (folds["fold_gen_train"], folds["fold_rerank_gt"], folds["items"], folds["interactions"], cfg)
+    first, second = fit_generator(*args)[1], fit_generator(*args)[1]
+    assert first["train_loss"].tolist() == second["train_loss"].tolist()
+    assert first["ndcg@10"].tolist() == second["ndcg@10"].tolist()
+
+
+def test_resume_from_checkpoint_continues_training(folds, params, tmp_path):
+    args = (folds["fold_gen_train"], folds["fold_rerank_gt"], folds["items"], folds["interactions"])
+    cfg = tiny(params, "sasrec", epochs=1, checkpoint_dir=str(tmp_path))
+    fit_generator(*args, cfg)
+    assert (tmp_path / "last.ckpt").exists() and (tmp_path / "best.ckpt").exists()
+    resumed = tiny(params, "sasrec", epochs=2, checkpoint_dir=str(tmp_path / "resumed"),
+                   resume_from=str(tmp_path / "last.ckpt"))  # fmt: skip
+    _, history = fit_generator(*args, resumed)
+    # only the second epoch trains; the first epoch's validation metrics come back from the checkpoint
+    trained = history.dropna(subset=["epoch_seconds"])
+    assert trained["epoch"].tolist() == [1]
+    assert history["epoch"].tolist() == [0, 1]
+
+
+def test_pipeline_logs_metric_histories_to_mlflow(folds, params, tmp_path):
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    pipe = create_pipeline(models=("sasrec",))
+    inputs = {**folds, "params:sasrec": tiny(params, "sasrec", epochs=2, patience=5)}
+    with mlflow.start_run() as run:
+        catalog = DataCatalog({name: MemoryDataset(copy_mode="assign") for name in pipe.datasets()})
+        catalog["sasrec.mlflow_metrics"] = MlflowMetricsHistoryDataset(prefix="sasrec")
+        for name in pipe.inputs():
+            catalog[name] = inputs[name]
+        SequentialRunner().run(pipe, catalog)
+    client = mlflow.tracking.MlflowClient()
+    curve = client.get_metric_history(run.info.run_id, "sasrec.val.ndcg_10")
+    assert [m.step for m in curve] == [0, 1]
+    assert all(0.0 <= m.value <= 1.0 for m in curve)
+    test_ndcg = client.get_metric_history(run.info.run_id, "sasrec.test.ndcg_10")
+    assert len(test_ndcg) == 1 and 0.0 < test_ndcg[0].value < 1.0
+    mlflow.set_tracking_uri("")
+
+
+def test_refit_trains_on_the_longer_history(folds, params):
+    pipe = create_pipeline(models=("sasrec",)).only_nodes("sasrec.fit", "sasrec.refit_test")
+    cfg = tiny(params, "sasrec", epochs=1, refit=True)
+    out = run_pipeline(pipe, {**folds, "params:sasrec": cfg})
+    assert out["sasrec.model_test"] is not out["sasrec.model_gen"]
+    reuse = run_pipeline(pipe, {**folds, "params:sasrec": {**cfg, "refit": False}})
+    assert reuse["sasrec.model_test"] is reuse["sasrec.model_gen"]
+    assert isinstance(out["sasrec.train_history"], pd.DataFrame)
+
+
+def test_vocabulary_covers_catalog_and_events(folds):
+    vocab = item_vocabulary(folds["items"], folds["interactions"])
+    assert set(folds["interactions"]["item_id"]) <= set(vocab)
+    assert list(vocab) == sorted(vocab)
