@@ -63,12 +63,23 @@ def run_pipeline(pipeline: Pipeline, inputs: dict) -> dict:
     return {name: catalog[name].load() for name in pipeline.datasets() if catalog[name]._data is not None}
 
 
+def strip_engine(data: dict) -> dict:
+    """``{"fold_x@pandas": df}`` -> ``{"fold_x": df}`` (tests name datasets without the transcoding suffix)."""
+    return {name.split("@")[0]: value for name, value in data.items()}
+
+
+def pandas_inputs(pipeline: Pipeline, data: dict) -> dict:
+    """Feed ``data`` (names without suffix) to every input of ``pipeline``, transcoded or not."""
+    return {name: data[name.split("@")[0]] for name in pipeline.inputs() if name.split("@")[0] in data}
+
+
 @pytest.fixture(scope="session")
 def folds(sample, params) -> dict[str, pd.DataFrame]:
     """The sample through data_processing and splitting (base parameters)."""
     from recsys_challenge.pipelines.data_processing import create_pipeline as data_processing
     from recsys_challenge.pipelines.splitting import create_pipeline as splitting
 
+    pipe = data_processing() + splitting()
     inputs = {
         "events": sample["events"],
         "item_features": sample["item_features"],
@@ -78,5 +89,5 @@ def folds(sample, params) -> dict[str, pd.DataFrame]:
         "params:splitting.test": params["splitting"]["test"],
         "params:splitting.rerank": params["splitting"]["rerank"],
     }
-    out = run_pipeline(data_processing() + splitting(), inputs)
-    return {k: v for k, v in out.items() if not k.startswith("params:")}
+    out = run_pipeline(pipe, inputs)
+    return strip_engine({k: v for k, v in out.items() if not k.startswith("params:")})

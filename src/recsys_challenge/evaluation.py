@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from replay.metrics import MAP, NDCG, OfflineMetrics, Recall
 
@@ -39,3 +41,37 @@ def check_candidates(candidates: pd.DataFrame, history: pd.DataFrame, k: int, so
     seen = candidates.merge(history[[QUERY, ITEM]], on=[QUERY, ITEM])
     if len(seen):
         raise ValueError(f"{source}: {len(seen)} candidate(s) already seen, e.g.\n{seen.head().to_string()}")
+
+
+def evaluate(candidates: pd.DataFrame, truth: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
+    """Test-window metrics as a one-row table (model, ndcg_10, recall_10, map_10, ...)."""
+    metrics = ranking_metrics(candidates, truth, list(config["ks_test"]))
+    return pd.DataFrame([{"model": config["name"], "users": truth["user_id"].nunique(), **metrics}])
+
+
+def mlflow_metrics(
+    test_metrics: pd.DataFrame, history: pd.DataFrame | None = None
+) -> dict[str, list[dict[str, float]]]:
+    """Final test metrics and, for trained models, per-epoch curves (step = epoch) in kedro-mlflow's
+    history format; the dataset's prefix (the model namespace) is prepended by kedro-mlflow."""
+    logged: dict[str, list[dict[str, float]]] = {}
+    history = history if history is not None else pd.DataFrame()
+    for column in history.columns:
+        if column in {"epoch", "fit_seconds", "best_epoch"}:
+            continue
+        name = column.replace("@", "_")
+        prefix = "val." if "@" in column else "train."
+        series = history[["epoch", column]].dropna()
+        logged[prefix + name] = [
+            {"step": int(e), "value": float(v)} for e, v in series.itertuples(index=False)
+        ]
+    for column in ("fit_seconds", "best_epoch"):
+        if column in history and len(history):
+            logged[column] = [{"step": 0, "value": float(history[column].iloc[0])}]
+    row = test_metrics.iloc[0]
+    for column in test_metrics.columns:
+        if column.endswith("_seconds"):
+            logged[column] = [{"step": 0, "value": float(row[column])}]
+        elif column not in {"model", "users"}:
+            logged[f"test.{column}"] = [{"step": 0, "value": float(row[column])}]
+    return logged

@@ -14,6 +14,7 @@ from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
 from .pipelines import submission
+from .pipelines.classic import MODELS as CLASSIC
 from .pipelines.sequential import MODELS as SEQUENTIAL
 
 INGEST = ("data_processing", "splitting")
@@ -52,5 +53,11 @@ def register_pipelines() -> dict[str, Pipeline]:
         pipelines[model] = ingest + own + submission.create_pipeline((model,), choose=False)
     pipelines["sequential"] = ingest + sequential + submission.create_pipeline(SEQUENTIAL, choose=False)
 
-    pipelines["__default__"] = pipelines["sequential"]
+    classic = stage("classic")
+    for model in CLASSIC:
+        own = classic.only_nodes_with_namespaces([model])
+        pipelines[model] = ingest + own + submission.create_pipeline((model,), choose=False)
+    pipelines["classic"] = ingest + classic + submission.create_pipeline(CLASSIC, choose=False)
+
+    pipelines["__default__"] = pipelines["sequential"] + pipelines["classic"]
     return pipelines

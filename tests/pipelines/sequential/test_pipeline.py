@@ -12,7 +12,7 @@ from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 from recsys_challenge.pipelines.sequential import MODELS, create_pipeline
 from recsys_challenge.pipelines.sequential.models import item_vocabulary
 from recsys_challenge.pipelines.sequential.nodes import fit_generator, recommend
-from tests.conftest import run_pipeline
+from tests.conftest import pandas_inputs, run_pipeline
 
 
 def tiny(params: dict, model: str, **over) -> dict:
@@ -23,7 +23,8 @@ def test_namespaced_pipelines_share_folds_and_keep_params_apart():
     pipe = create_pipeline()
     namespaces = {n.namespace for n in pipe.nodes}
     assert namespaces == set(MODELS)
-    assert {"fold_gen_train", "fold_test_history", "fold_test_gt", "items", "interactions"} <= pipe.inputs()
+    shared = {"fold_gen_train", "fold_test_history", "fold_test_gt", "items", "interactions"}
+    assert {f"{name}@pandas" for name in shared} <= pipe.inputs()
     for model in MODELS:
         assert f"params:{model}" in pipe.inputs()
         assert f"{model}.candidates_final" in pipe.all_outputs()
@@ -74,7 +75,7 @@ def test_resume_from_checkpoint_continues_training(folds, params, tmp_path):
 def test_pipeline_logs_metric_histories_to_mlflow(folds, params, tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     pipe = create_pipeline(models=("sasrec",))
-    inputs = {**folds, "params:sasrec": tiny(params, "sasrec", epochs=2, patience=5)}
+    inputs = {**pandas_inputs(pipe, folds), "params:sasrec": tiny(params, "sasrec", epochs=2, patience=5)}
     with mlflow.start_run() as run:
         catalog = DataCatalog({name: MemoryDataset(copy_mode="assign") for name in pipe.datasets()})
         catalog["sasrec.mlflow_metrics"] = MlflowMetricsHistoryDataset(prefix="sasrec")
@@ -93,9 +94,9 @@ def test_pipeline_logs_metric_histories_to_mlflow(folds, params, tmp_path):
 def test_refit_trains_on_the_longer_history(folds, params):
     pipe = create_pipeline(models=("sasrec",)).only_nodes("sasrec.fit", "sasrec.refit_test")
     cfg = tiny(params, "sasrec", epochs=1, refit=True)
-    out = run_pipeline(pipe, {**folds, "params:sasrec": cfg})
+    out = run_pipeline(pipe, {**pandas_inputs(pipe, folds), "params:sasrec": cfg})
     assert out["sasrec.model_test"] is not out["sasrec.model_gen"]
-    reuse = run_pipeline(pipe, {**folds, "params:sasrec": {**cfg, "refit": False}})
+    reuse = run_pipeline(pipe, {**pandas_inputs(pipe, folds), "params:sasrec": {**cfg, "refit": False}})
     assert reuse["sasrec.model_test"] is reuse["sasrec.model_gen"]
     assert isinstance(out["sasrec.train_history"], pd.DataFrame)
 

@@ -8,7 +8,7 @@ import pytest
 from recsys_challenge.pipelines.data_processing.nodes import order_interactions
 from recsys_challenge.pipelines.splitting import create_pipeline
 from recsys_challenge.pipelines.splitting.nodes import split_holdout
-from tests.conftest import make_events, run_pipeline
+from tests.conftest import make_events, run_pipeline, strip_engine
 
 
 def assert_no_leak(history: pd.DataFrame, holdout: pd.DataFrame) -> None:
@@ -23,12 +23,12 @@ def assert_no_leak(history: pd.DataFrame, holdout: pd.DataFrame) -> None:
 
 def run_splitting(interactions: pd.DataFrame, splitting: dict) -> dict[str, pd.DataFrame]:
     inputs = {
-        "interactions": interactions,
+        "interactions@pandas": interactions,
         "params:splitting": splitting,
         "params:splitting.test": splitting["test"],
         "params:splitting.rerank": splitting["rerank"],
     }
-    return run_pipeline(create_pipeline(), inputs)
+    return strip_engine(run_pipeline(create_pipeline(), inputs))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 build_primary,
                 ["validated_events", "validated_items", "validated_users", params],
-                ["interactions", "items", "users"],
+                ["interactions@pandas", "items@pandas", "users@pandas"],
                 name="build_primary",
             ),
         ],

@@ -9,6 +9,7 @@ Lightning module and the data; training, checkpointing, early stopping and top-K
 from __future__ import annotations
 
 import copy
+import logging
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import pyarrow.parquet as pq
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
+logger = logging.getLogger(__name__)
 QUERY, ITEM = "user_id", "item_id"
 GT_PAD = -1  # padding of ground-truth / seen-id lists: never a valid item index
 
@@ -84,6 +86,9 @@ class EpochStats(Callback):
                 "epoch_seconds": time.perf_counter() - self._start,
             }
         )
+        shown = {k: round(float(v), 4) for k, v in trainer.callback_metrics.items() if k.startswith("ndcg@")}
+        logger.info("epoch %d: loss %.4f, %.1f s %s", trainer.current_epoch, self.rows[-1]["train_loss"],
+                    self.rows[-1]["epoch_seconds"], shown or "")  # fmt: skip
 
 
 def _trainer(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from recsys_challenge.evaluation import check_candidates, ranking_metrics
+from recsys_challenge.evaluation import check_candidates
 
 from . import models
 from .models import SequentialModel
@@ -43,31 +43,3 @@ def recommend(model: SequentialModel, history: pd.DataFrame, config: dict[str, A
     candidates = models.recommend(model, history, k, config)
     check_candidates(candidates, history, k, source=f"{config['model']} candidates")
     return candidates
-
-
-def evaluate(candidates: pd.DataFrame, truth: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
-    """Test-window metrics as a one-row table (model, ndcg_10, recall_10, map_10, ...)."""
-    metrics = ranking_metrics(candidates, truth, list(config["ks_test"]))
-    return pd.DataFrame([{"model": config["name"], "users": truth["user_id"].nunique(), **metrics}])
-
-
-def mlflow_metrics(history: pd.DataFrame, test_metrics: pd.DataFrame) -> dict[str, list[dict[str, float]]]:
-    """Per-epoch curves (step = epoch) and final test metrics in kedro-mlflow's history format."""
-    logged: dict[str, list[dict[str, float]]] = {}
-    for column in history.columns:
-        if column in {"epoch", "fit_seconds", "best_epoch"}:
-            continue
-        name = column.replace("@", "_")
-        prefix = "val." if "@" in column else "train."
-        series = history[["epoch", column]].dropna()
-        logged[prefix + name] = [
-            {"step": int(e), "value": float(v)} for e, v in series.itertuples(index=False)
-        ]
-    for column in ("fit_seconds", "best_epoch"):
-        if column in history and len(history):
-            logged[column] = [{"step": 0, "value": float(history[column].iloc[0])}]
-    row = test_metrics.iloc[0]
-    for column in test_metrics.columns:
-        if column not in {"model", "users"}:
-            logged[f"test.{column}"] = [{"step": 0, "value": float(row[column])}]
-    return logged

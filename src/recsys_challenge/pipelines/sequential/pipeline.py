@@ -2,16 +2,18 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import evaluate, fit_generator, mlflow_metrics, recommend, refit_or_reuse
+from recsys_challenge.evaluation import evaluate, mlflow_metrics
+
+from .nodes import fit_generator, recommend, refit_or_reuse
 
 MODELS = ("sasrec", "bert4rec", "sasrec_long")
 SHARED = {
-    "items",
-    "interactions",
-    "fold_gen_train",
-    "fold_rerank_gt",
-    "fold_test_history",
-    "fold_test_gt",
+    "items@pandas",
+    "interactions@pandas",
+    "fold_gen_train@pandas",
+    "fold_rerank_gt@pandas",
+    "fold_test_history@pandas",
+    "fold_test_gt@pandas",
 }
 
 
@@ -22,49 +24,55 @@ def template() -> Pipeline:
         [
             Node(
                 fit_generator,
-                ["fold_gen_train", "fold_rerank_gt", "items", "interactions", config],
+                [
+                    "fold_gen_train@pandas",
+                    "fold_rerank_gt@pandas",
+                    "items@pandas",
+                    "interactions@pandas",
+                    config,
+                ],
                 ["model_gen", "train_history"],
                 name="fit",
                 tags=["training"],
             ),
             Node(
                 recommend,
-                ["model_gen", "fold_gen_train", config],
+                ["model_gen", "fold_gen_train@pandas", config],
                 "candidates_rerank",
                 name="candidates_rerank",
                 tags=["inference"],
             ),
             Node(
                 refit_or_reuse,
-                ["model_gen", "fold_test_history", config],
+                ["model_gen", "fold_test_history@pandas", config],
                 "model_test",
                 name="refit_test",
                 tags=["training"],
             ),
             Node(
                 recommend,
-                ["model_test", "fold_test_history", config],
+                ["model_test", "fold_test_history@pandas", config],
                 "candidates_test",
                 name="candidates_test",
                 tags=["inference"],
             ),
             Node(
                 refit_or_reuse,
-                ["model_gen", "interactions", config],
+                ["model_gen", "interactions@pandas", config],
                 "model_final",
                 name="refit_final",
                 tags=["training"],
             ),
             Node(
                 recommend,
-                ["model_final", "interactions", config],
+                ["model_final", "interactions@pandas", config],
                 "candidates_final",
                 name="candidates_final",
                 tags=["inference"],
             ),
             Node(
                 evaluate,
-                ["candidates_test", "fold_test_gt", config],
+                ["candidates_test", "fold_test_gt@pandas", config],
                 "test_metrics",
                 name="evaluate",
                 tags=["evaluation"],

@@ -11,19 +11,25 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 split_holdout,
-                ["interactions", "params:splitting.test", params],
-                ["fold_test_history", "fold_test_gt"],
+                ["interactions@pandas", "params:splitting.test", params],
+                ["fold_test_history@pandas", "fold_test_gt@pandas"],
                 name="split_test_window",
             ),
             Node(
                 split_holdout,
-                ["fold_test_history", "params:splitting.rerank", params],
-                ["fold_gen_train", "fold_rerank_gt"],
+                ["fold_test_history@pandas", "params:splitting.rerank", params],
+                ["fold_gen_train@pandas", "fold_rerank_gt@pandas"],
                 name="split_rerank_window",
             ),
             Node(
                 summarise_folds,
-                ["interactions", "fold_gen_train", "fold_rerank_gt", "fold_test_history", "fold_test_gt"],
+                [
+                    "interactions@pandas",
+                    "fold_gen_train@pandas",
+                    "fold_rerank_gt@pandas",
+                    "fold_test_history@pandas",
+                    "fold_test_gt@pandas",
+                ],
                 "split_summary",
                 name="summarise_folds",
             ),

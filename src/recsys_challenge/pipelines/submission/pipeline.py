@@ -10,14 +10,14 @@ def per_model(model: str) -> Pipeline:
         [
             Node(
                 build_submission,
-                ["candidates_final", "interactions", "params:submission"],
+                ["candidates_final", "interactions@pandas", "params:submission"],
                 "submission",
                 name="build_submission",
                 tags=["inference"],
             )
         ],
         namespace=model,
-        inputs={"interactions"},
+        inputs={"interactions@pandas"},
         parameters={"params:submission"},
         tags=["submission"],
     )

@@ -1,0 +1,89 @@
+"""Project hooks: a lazily started, always stopped SparkSession."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+logger = logging.getLogger(__name__)
+
+
+class SparkNotAvailableError(RuntimeError):
+    """Spark needs Java 17 on PATH (or JAVA_HOME)."""
+
+
+class SparkHooks:
+    """Start one SparkSession from ``conf/*/spark.yml`` when first needed; stop it when the run ends.
+
+    A run that touches no ``@spark`` dataset and no node tagged ``spark`` never starts a JVM.
+    """
+
+    def __init__(self) -> None:
+        self._conf: dict[str, Any] = {}
+        self._session = None
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        try:
+            self._conf = dict(context.config_loader["spark"])
+        except KeyError:
+            self._conf = {}
+
+    @hook_impl
+    def before_dataset_loaded(self, dataset_name: str, node) -> None:
+        if dataset_name.endswith("@spark"):
+            self.session()
+
+    @hook_impl
+    def before_dataset_saved(self, dataset_name: str, data, node) -> None:
+        if dataset_name.endswith("@spark"):
+            self.session()
+
+    @hook_impl
+    def before_node_run(self, node) -> None:
+        if "spark" in node.tags:
+            self.session()
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self.stop()
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        self.stop()
+
+    def session(self):
+        """The run's SparkSession, created on first use and shared with RePlay."""
+        if self._session is not None:
+            return self._session
+        if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+            raise SparkNotAvailableError(
+                "Spark pipelines need Java 17: install it (Debian: apt-get install openjdk-17-jre-headless) "
+                "or set JAVA_HOME."
+            )
+        from pyspark.sql import SparkSession
+        from replay.utils.session_handler import State
+
+        # workers must run this interpreter (it has pandas, RePlay, ...)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        builder = SparkSession.builder
+        for key, value in self._conf.items():
+            if value is not None:
+                builder = builder.config(key, str(value))
+        logger.info("Starting Spark (%s)", self._conf.get("spark.master", "default master"))
+        self._session = builder.getOrCreate()
+        self._session.sparkContext.setLogLevel("ERROR")
+        State(self._session)
+        return self._session
+
+    def stop(self) -> None:
+        if self._session is not None:
+            logger.info("Stopping Spark")
+            self._session.stop()
+            self._session = None
