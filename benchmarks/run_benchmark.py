@@ -128,11 +128,17 @@ def plain_replay_epochs(
     lightning.seed_everything(cfg["seed"], verbose=False)
     n, length = len(vocab), cfg["max_seq_len"]
     schema = TensorSchema(
-        TensorFeatureInfo("item_id", is_seq=True, feature_type=FeatureType.CATEGORICAL,
-                          embedding_dim=cfg["hidden_size"], padding_value=n, cardinality=n,
-                          feature_hint=FeatureHint.ITEM_ID,
-                          feature_sources=[TensorFeatureSource(FeatureSource.INTERACTIONS, "item_id")])
-    )  # fmt: skip
+        TensorFeatureInfo(
+            "item_id",
+            is_seq=True,
+            feature_type=FeatureType.CATEGORICAL,
+            embedding_dim=cfg["hidden_size"],
+            padding_value=n,
+            cardinality=n,
+            feature_hint=FeatureHint.ITEM_ID,
+            feature_sources=[TensorFeatureSource(FeatureSource.INTERACTIONS, "item_id")],
+        )
+    )
 
     def seqs(frame):
         frame = frame.sort_values(["user_id", "order"])
@@ -143,21 +149,36 @@ def plain_replay_epochs(
     users = truth.index.intersection(train.index)
     with tempfile.TemporaryDirectory() as tmp:
         lists = pa.list_(pa.int64())
-        pq.write_table(pa.table({"user_id": pa.array(train.index, pa.int64()),
-                                 "item_id": pa.array([s[-(length + 1):] for s in train], lists)}),
-                       f"{tmp}/train.parquet")  # fmt: skip
-        pq.write_table(pa.table({"user_id": pa.array(users, pa.int64()),
-                                 "item_id": pa.array([s[-length:] for s in train[users]], lists),
-                                 "ground_truth": pa.array(list(truth[users]), lists),
-                                 "seen_ids": pa.array(list(train[users]), lists)}),
-                       f"{tmp}/val.parquet")  # fmt: skip
+        pq.write_table(
+            pa.table(
+                {
+                    "user_id": pa.array(train.index, pa.int64()),
+                    "item_id": pa.array([s[-(length + 1) :] for s in train], lists),
+                }
+            ),
+            f"{tmp}/train.parquet",
+        )
+        pq.write_table(
+            pa.table(
+                {
+                    "user_id": pa.array(users, pa.int64()),
+                    "item_id": pa.array([s[-length:] for s in train[users]], lists),
+                    "ground_truth": pa.array(list(truth[users]), lists),
+                    "seen_ids": pa.array(list(train[users]), lists),
+                }
+            ),
+            f"{tmp}/val.parquet",
+        )
         gt_len, seen_len = int(truth.map(len).max()), int(train[users].map(len).max())
         meta = {
             "train": {"user_id": {}, "item_id": {"shape": length + 1, "padding": n}},
-            "validate": {"user_id": {}, "item_id": {"shape": length, "padding": n},
-                         "ground_truth": {"shape": gt_len, "padding": -1},
-                         "seen_ids": {"shape": seen_len, "padding": -1}},
-        }  # fmt: skip
+            "validate": {
+                "user_id": {},
+                "item_id": {"shape": length, "padding": n},
+                "ground_truth": {"shape": gt_len, "padding": -1},
+                "seen_ids": {"shape": seen_len, "padding": -1},
+            },
+        }
         batch, partition = cfg["batch_size"], cfg["batch_size"] * cfg["partition_batches"]
         config = {
             "train": {"generator": torch.Generator().manual_seed(cfg["seed"]), "partition_size": partition},
@@ -190,9 +211,16 @@ def plain_replay_epochs(
             item_count=n,
             verbose=False,
         )
-        trainer = lightning.Trainer(max_epochs=epochs, callbacks=[metrics, stats], logger=False,
-                                    enable_checkpointing=False, enable_progress_bar=False, num_sanity_val_steps=0,
-                                    deterministic=True, enable_model_summary=False)  # fmt: skip
+        trainer = lightning.Trainer(
+            max_epochs=epochs,
+            callbacks=[metrics, stats],
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            num_sanity_val_steps=0,
+            deterministic=True,
+            enable_model_summary=False,
+        )
         trainer.fit(module, datamodule=dm)
     return [r["epoch_seconds"] for r in stats.rows]
 
@@ -204,8 +232,12 @@ def overhead(project: Path, epochs: int, rounds: int = 2) -> dict[str, float]:
     from recsys_challenge.pipelines.sequential import models
     from recsys_challenge.pipelines.sequential.nodes import fit_generator
 
-    loader = OmegaConfigLoader(str(project / "conf"), base_env="base", default_run_env="benchmark",
-                               merge_strategy={"parameters": "soft"})  # fmt: skip
+    loader = OmegaConfigLoader(
+        str(project / "conf"),
+        base_env="base",
+        default_run_env="benchmark",
+        merge_strategy={"parameters": "soft"},
+    )
     cfg = {**loader["parameters"]["sasrec"], "epochs": epochs, "patience": epochs, "progress_bar": False}
     folds = project / "data" / "05_model_input" / "folds"
     gen_train, rerank_gt = (
@@ -246,15 +278,23 @@ def write_results(protocol: str, rows: list[dict], over: dict | None) -> Path:
     )
     out.write_text(json.dumps(previous, indent=2))
     table = pd.DataFrame(previous["rows"].values())
-    md = [f"# Benchmark: MovieLens-100k, protocol `{protocol}`", "",
-          f"Machine: {previous['machine']}, CPU only. Reproduce: `python benchmarks/run_benchmark.py "
-          f"--protocol {protocol} --pipelines {','.join(previous['rows'])}`.", "",
-          markdown_table(table)]  # fmt: skip
+    md = [
+        f"# Benchmark: MovieLens-100k, protocol `{protocol}`",
+        "",
+        f"Machine: {previous['machine']}, CPU only. Reproduce: `python benchmarks/run_benchmark.py "
+        f"--protocol {protocol} --pipelines {','.join(previous['rows'])}`.",
+        "",
+        markdown_table(table),
+    ]
     if previous["overhead"]:
         o = previous["overhead"]
-        md += ["", "## Per-epoch overhead of the pipeline vs plain RePlay (same config, side by side)", "",
-               f"plain RePlay {o['plain_s_per_epoch']:.2f} s/epoch, pipeline {o['pipeline_s_per_epoch']:.2f} "
-               f"s/epoch, ratio **{o['ratio']:.3f}** (median of {o['epochs_timed']} epochs each)."]  # fmt: skip
+        md += [
+            "",
+            "## Per-epoch overhead of the pipeline vs plain RePlay (same config, side by side)",
+            "",
+            f"plain RePlay {o['plain_s_per_epoch']:.2f} s/epoch, pipeline {o['pipeline_s_per_epoch']:.2f} "
+            f"s/epoch, ratio **{o['ratio']:.3f}** (median of {o['epochs_timed']} epochs each).",
+        ]
     path = RESULTS / f"{protocol}.md"
     path.write_text("\n".join(md) + "\n")
     return path
@@ -286,8 +326,11 @@ def main() -> None:
             [kedro, "run", "--env", "benchmark", "--pipelines", name], project, project / f"{name}.log"
         )
         models = [name] if (project / "data" / "08_reporting" / name).exists() else []
-        models += [m.name for m in (project / "data" / "08_reporting").iterdir() if m.is_dir() and m.name != name
-                   and name in ("classic", "__default__", "reranker")]  # fmt: skip
+        models += [
+            m.name
+            for m in (project / "data" / "08_reporting").iterdir()
+            if m.is_dir() and m.name != name and name in ("classic", "__default__", "reranker")
+        ]
         rows += [collect(project, m, run) for m in models]
         print(json.dumps(rows[-len(models) :] if models else run, indent=1), flush=True)
         write_results(args.protocol, rows, None)

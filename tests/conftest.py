@@ -64,7 +64,7 @@ def run_pipeline(pipeline: Pipeline, inputs: dict) -> dict:
 
 
 def strip_engine(data: dict) -> dict:
-    """``{"fold_x@pandas": df}`` -> ``{"fold_x": df}`` (tests name datasets without the transcoding suffix)."""
+    """``{"fold_x@pandas": df}`` -> ``{"fold_x": df}``: tests name datasets without the engine suffix."""
     return {name.split("@")[0]: value for name, value in data.items()}
 
 
@@ -91,3 +91,29 @@ def folds(sample, params) -> dict[str, pd.DataFrame]:
     }
     out = run_pipeline(pipe, inputs)
     return strip_engine({k: v for k, v in out.items() if not k.startswith("params:")})
+
+
+@pytest.fixture(scope="session")
+def spark(project_root):
+    """The project's own lazily started session (conf/base/spark.yml), stopped after the tests."""
+    from recsys_challenge.hooks import SparkHooks
+    from recsys_challenge.settings import CONFIG_LOADER_ARGS
+
+    hooks = SparkHooks()
+    loader = OmegaConfigLoader(
+        str(project_root / "conf"), **{**CONFIG_LOADER_ARGS, "default_run_env": "test"}
+    )
+    hooks._conf = dict(loader["spark"])
+    session = hooks.session()
+    yield session
+    hooks.stop()
+
+
+def with_engines(pipeline: Pipeline, data: dict, spark) -> dict:
+    """Inputs for ``pipeline`` from pandas ``data``: ``@spark`` names get Spark DataFrames."""
+    inputs = {}
+    for name in pipeline.inputs():
+        base, _, engine = name.partition("@")
+        if base in data:
+            inputs[name] = spark.createDataFrame(data[base]) if engine == "spark" else data[base]
+    return inputs

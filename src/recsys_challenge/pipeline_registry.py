@@ -13,7 +13,7 @@ import warnings
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-from .pipelines import submission
+from .pipelines import reranker, submission
 from .pipelines.classic import MODELS as CLASSIC
 from .pipelines.sequential import MODELS as SEQUENTIAL
 
@@ -59,5 +59,15 @@ def register_pipelines() -> dict[str, Pipeline]:
         pipelines[model] = ingest + own + submission.create_pipeline((model,), choose=False)
     pipelines["classic"] = ingest + classic + submission.create_pipeline(CLASSIC, choose=False)
 
-    pipelines["__default__"] = pipelines["sequential"] + pipelines["classic"]
+    pipelines["features"] = ingest + stage("features")
+
+    generators = SEQUENTIAL + CLASSIC
+    pipelines["reranker"] = reranker.create_pipeline(generators)
+    pipelines["__default__"] = (
+        pipelines["sequential"]
+        + pipelines["classic"]
+        + pipelines["features"]
+        + pipelines["reranker"]
+        + submission.create_pipeline(("reranker", *generators), choose=True)
+    )
     return pipelines

@@ -63,8 +63,13 @@ def test_resume_from_checkpoint_continues_training(folds, params, tmp_path):
     cfg = tiny(params, "sasrec", epochs=1, checkpoint_dir=str(tmp_path))
     fit_generator(*args, cfg)
     assert (tmp_path / "last.ckpt").exists() and (tmp_path / "best.ckpt").exists()
-    resumed = tiny(params, "sasrec", epochs=2, checkpoint_dir=str(tmp_path / "resumed"),
-                   resume_from=str(tmp_path / "last.ckpt"))  # fmt: skip
+    resumed = tiny(
+        params,
+        "sasrec",
+        epochs=2,
+        checkpoint_dir=str(tmp_path / "resumed"),
+        resume_from=str(tmp_path / "last.ckpt"),
+    )
     _, history = fit_generator(*args, resumed)
     # only the second epoch trains; the first epoch's validation metrics come back from the checkpoint
     trained = history.dropna(subset=["epoch_seconds"])

@@ -58,9 +58,11 @@ def generate_candidates(
         "rank", sf.row_number().over(Window.partitionBy(QUERY).orderBy(sf.desc("rating"), sf.asc(ITEM)))
     )
     candidates = ranked.select(
-        sf.col(QUERY).cast("long"), sf.col(ITEM).cast("long"), sf.col("rating").cast("float").alias("score"),
+        sf.col(QUERY).cast("long"),
+        sf.col(ITEM).cast("long"),
+        sf.col("rating").cast("float").alias("score"),
         sf.col("rank").cast("int"),
-    ).toPandas()  # fmt: skip
+    ).toPandas()
     timings = {"fit_seconds": fitted - start, "predict_seconds": time.perf_counter() - fitted}
     train.unpersist()
     candidates = candidates.sort_values([QUERY, "rank"]).reset_index(drop=True)

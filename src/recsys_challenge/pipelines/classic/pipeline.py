@@ -25,7 +25,7 @@ def template() -> Pipeline:
             [f"candidates_{window}", f"timings_{window}"],
             name=f"candidates_{window}",
             tags=["training", "inference", "spark"],
-        )  # fmt: skip
+        )
         for window, fold in windows.items()
     ]
     nodes += [
@@ -35,7 +35,7 @@ def template() -> Pipeline:
             "test_metrics_raw",
             name="evaluate",
             tags=["evaluation"],
-        ),  # fmt: skip
+        ),
         Node(attach_timings, ["test_metrics_raw", "timings_test"], "test_metrics", name="attach_timings"),
         Node(mlflow_metrics, "test_metrics", "mlflow_metrics", name="log_metrics", tags=["evaluation"]),
     ]
@@ -52,7 +52,7 @@ def create_pipeline(models: tuple[str, ...] = MODELS, **kwargs) -> Pipeline:
                 inputs=SHARED,
                 parameters={"params:config": f"params:{model}"},
                 tags=["classic", model],
-            )  # fmt: skip
+            )
             for model in models
         ),
         Pipeline([]),

@@ -87,8 +87,13 @@ class EpochStats(Callback):
             }
         )
         shown = {k: round(float(v), 4) for k, v in trainer.callback_metrics.items() if k.startswith("ndcg@")}
-        logger.info("epoch %d: loss %.4f, %.1f s %s", trainer.current_epoch, self.rows[-1]["train_loss"],
-                    self.rows[-1]["epoch_seconds"], shown or "")  # fmt: skip
+        logger.info(
+            "epoch %d: loss %.4f, %.1f s %s",
+            trainer.current_epoch,
+            self.rows[-1]["train_loss"],
+            self.rows[-1]["epoch_seconds"],
+            shown or "",
+        )
 
 
 def _trainer(
@@ -372,9 +377,12 @@ class Bert4RecBackend:
         from replay.models.nn.sequential.postprocessors import RemoveSeenItems
 
         return PandasPredictionCallback(
-            top_k=k, query_column=QUERY, item_column=ITEM, rating_column="score",
+            top_k=k,
+            query_column=QUERY,
+            item_column=ITEM,
+            rating_column="score",
             postprocessors=[RemoveSeenItems(self._seen)],
-        )  # fmt: skip
+        )
 
 
 BACKENDS = {"sasrec": SasRecBackend, "bert4rec": Bert4RecBackend}

@@ -67,12 +67,16 @@ def validate_submission(submission: pd.DataFrame, interactions: pd.DataFrame, pa
         ) from None
     wrong = parsed.map(len) != k
     if wrong.any():
-        problems.append(f"{int(wrong.sum())} user(s) without exactly {k} items, e.g. users "
-                        f"{submission.loc[wrong, QUERY].head().tolist()}")  # fmt: skip
+        problems.append(
+            f"{int(wrong.sum())} user(s) without exactly {k} items, e.g. users "
+            f"{submission.loc[wrong, QUERY].head().tolist()}"
+        )
     repeated = parsed.map(lambda xs: len(set(xs)) != len(xs))
     if repeated.any():
-        problems.append(f"{int(repeated.sum())} user(s) with a repeated item, e.g. users "
-                        f"{submission.loc[repeated, QUERY].head().tolist()}")  # fmt: skip
+        problems.append(
+            f"{int(repeated.sum())} user(s) with a repeated item, e.g. users "
+            f"{submission.loc[repeated, QUERY].head().tolist()}"
+        )
     pairs = pd.DataFrame({QUERY: submission[QUERY], ITEM: parsed}).explode(ITEM).dropna()
     pairs[ITEM] = pairs[ITEM].astype("int64")
     seen = pairs.merge(interactions[[QUERY, ITEM]].drop_duplicates(), on=[QUERY, ITEM])

@@ -1,0 +1,161 @@
+"""Assemble candidate features, train a CatBoostRanker on the reranker window, rerank later windows."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from catboost import CatBoostRanker, Pool
+
+from recsys_challenge.evaluation import candidate_recall, ranking_metrics
+
+logger = logging.getLogger(__name__)
+QUERY, ITEM = "user_id", "item_id"
+KEY = [QUERY, ITEM]
+
+
+def union_candidates(per_generator_k: int, **candidates: pd.DataFrame) -> pd.DataFrame:
+    """Outer union of every generator's top-``per_generator_k``: one row per (user, item), with each
+    generator's score and rank (missing rank = k + 1), how many generators proposed it and the best rank."""
+    union: pd.DataFrame | None = None
+    for name, frame in sorted(candidates.items()):
+        top = frame[frame["rank"] <= per_generator_k][[*KEY, "score", "rank"]]
+        top = top.rename(columns={"score": f"{name}_score", "rank": f"{name}_rank"})
+        union = top if union is None else union.merge(top, on=KEY, how="outer")
+    assert union is not None, "the reranker needs at least one generator"
+    ranks = [f"{n}_rank" for n in candidates]
+    union[ranks] = union[ranks].fillna(per_generator_k + 1).astype("float32")
+    union["n_generators"] = (union[ranks] <= per_generator_k).sum(axis=1).astype("float32")
+    union["best_rank"] = union[ranks].min(axis=1)
+    return union.sort_values(KEY).reset_index(drop=True)
+
+
+def _genres(items: pd.DataFrame) -> list[str]:
+    return [c for c in items.columns if c.startswith("genre_")]
+
+
+def add_features(
+    union: pd.DataFrame,
+    user_features: pd.DataFrame,
+    item_features: pd.DataFrame,
+    users: pd.DataFrame,
+    items: pd.DataFrame,
+) -> pd.DataFrame:
+    """Join user, item and static features; add user-item affinities (genre match, demographic popularity)."""
+    static_users = users.assign(is_male=(users["gender"] == "M").astype("float32"))
+    frame = union.merge(user_features, on=QUERY, how="left").merge(item_features, on=ITEM, how="left")
+    frame = frame.merge(static_users[[QUERY, "gender", "age", "is_male"]], on=QUERY, how="left")
+    genres = _genres(items)
+    frame = frame.merge(items[[ITEM, *genres]], on=ITEM, how="left")
+    item_genres = frame[genres].fillna(0).to_numpy(dtype="float32")
+    for prefix, name in (("u_pop_by_", "genre_match"), ("u_recent_", "recent_genre_match")):
+        profile = frame[[f"{prefix}{g}" for g in genres]].fillna(0).to_numpy(dtype="float32")
+        frame[name] = (profile * item_genres).sum(axis=1) / np.maximum(item_genres.sum(axis=1), 1)
+    for column in ("gender", "age"):
+        own = pd.Series(np.nan, index=frame.index, dtype="float32")
+        for value in frame[column].dropna().unique():
+            source = f"i_pop_by_{column}_{value}"
+            if source in frame:
+                mask = frame[column] == value
+                own[mask] = frame.loc[mask, source]
+        frame[f"i_pop_by_own_{column}"] = own.fillna(0.0)
+    return frame.drop(columns=["gender"]).sort_values(KEY, kind="stable").reset_index(drop=True)
+
+
+def add_labels(frame: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """``target`` = 1 where the candidate is an event of the window, else 0."""
+    hits = truth[KEY].drop_duplicates().assign(target=1)
+    return frame.merge(hits, on=KEY, how="left").fillna({"target": 0}).astype({"target": "int8"})
+
+
+def _feature_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c not in (*KEY, "target")]
+
+
+def _pool(frame: pd.DataFrame, features: list[str]) -> Pool:
+    frame = frame.sort_values(KEY, kind="stable")
+    return Pool(frame[features], label=frame["target"], group_id=frame[QUERY].to_numpy())
+
+
+def train_ranker(
+    train_set: pd.DataFrame, params: dict[str, Any]
+) -> tuple[CatBoostRanker, pd.DataFrame, pd.DataFrame]:
+    """Fit ``CatBoostRanker`` grouped by user, early-stopped on a held-out share of users.
+
+    Users whose window has no positive among the candidates carry no ranking signal and are dropped.
+    Returns the model, the feature importance table and the learning curves.
+    """
+    positives = train_set.groupby(QUERY)["target"].transform("max") > 0
+    data = train_set[positives]
+    users = np.sort(data[QUERY].unique())
+    rng = np.random.default_rng(int(params["seed"]))
+    held_out = set(
+        rng.choice(users, size=max(1, int(len(users) * float(params["eval_fraction"]))), replace=False)
+    )
+    is_eval = data[QUERY].isin(held_out)
+    features = _feature_columns(data)
+    logger.info(
+        "reranker: %d rows, %d users with a positive (%d held out), %d features",
+        len(data),
+        len(users),
+        len(held_out),
+        len(features),
+    )
+    model = CatBoostRanker(**params["catboost"], random_seed=int(params["seed"]), verbose=False)
+    model.fit(_pool(data[~is_eval], features), eval_set=_pool(data[is_eval], features), use_best_model=True)
+    importance = pd.DataFrame({"feature": features, "importance": model.get_feature_importance()})
+    importance = importance.sort_values("importance", ascending=False).reset_index(drop=True)
+    evals = model.get_evals_result()
+    curves = pd.DataFrame(
+        {
+            f"{split}.{metric}": values
+            for split, metrics in evals.items()
+            for metric, values in metrics.items()
+        }
+    )
+    curves.insert(0, "iteration", np.arange(len(curves)))
+    return model, importance, curves
+
+
+def rerank(model: CatBoostRanker, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Score every candidate and keep the top ``candidates_k`` per user (shared candidate schema)."""
+    features = list(model.feature_names_)
+    scored = frame[KEY].assign(score=model.predict(frame[features]).astype("float32"))
+    scored = scored.sort_values([QUERY, "score"], ascending=[True, False], kind="stable")
+    scored["rank"] = scored.groupby(QUERY).cumcount().astype("int32") + 1
+    return scored[scored["rank"] <= int(params["candidates_k"])].reset_index(drop=True)
+
+
+def compare_models(
+    truth: pd.DataFrame, reranked: pd.DataFrame, union: pd.DataFrame, params: dict[str, Any], **candidates
+) -> pd.DataFrame:
+    """Every generator and the reranker on the same test users, plus the union's candidate recall
+    (the reranker's ceiling) and the reranker's gain over the best single generator."""
+    ks = list(params["ks_test"])
+    rows = [{"model": "reranker", **ranking_metrics(reranked, truth, ks), "candidate_recall": np.nan}]
+    for name, frame in sorted(candidates.items()):
+        row = {"model": name, **ranking_metrics(frame, truth, ks)}
+        row["candidate_recall"] = candidate_recall(frame[frame["rank"] <= params["per_generator_k"]], truth)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.loc[table["model"] == "reranker", "candidate_recall"] = candidate_recall(union, truth)
+    best = table[table["model"] != "reranker"]["ndcg_10"].max()
+    table["gain_vs_best_ndcg_10"] = table["ndcg_10"] / best
+    return table
+
+
+def reranker_mlflow_metrics(
+    comparison: pd.DataFrame, curves: pd.DataFrame
+) -> dict[str, list[dict[str, float]]]:
+    """Reranker test metrics, its gain and candidate recall, and CatBoost's learning curves."""
+    row = comparison.set_index("model").loc["reranker"]
+    logged = {f"test.{k}": [{"step": 0, "value": float(v)}] for k, v in row.items() if pd.notna(v)}
+    for column in curves.columns[1:]:
+        name = column.replace(":", "_").replace("=", "_").replace(";", "_")
+        logged[f"train.{name}"] = [
+            {"step": int(i), "value": float(v)}
+            for i, v in zip(curves["iteration"], curves[column], strict=True)
+        ]
+    return logged

@@ -1,0 +1,78 @@
+"""Features are fold-honest: a test-window event moves no feature of the rerank or test windows."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from recsys_challenge.pipelines.features import create_pipeline
+from recsys_challenge.pipelines.features.nodes import activity_features
+from recsys_challenge.pipelines.splitting.nodes import split_holdout
+from tests.conftest import with_engines
+
+pytestmark = pytest.mark.slow
+
+
+def folds_of(interactions: pd.DataFrame, params: dict) -> dict[str, pd.DataFrame]:
+    split = params["splitting"]
+    test_history, test_gt = split_holdout(interactions, split["test"], split)
+    gen_train, rerank_gt = split_holdout(test_history, split["rerank"], split)
+    return {
+        "interactions": interactions,
+        "fold_test_history": test_history,
+        "fold_test_gt": test_gt,
+        "fold_gen_train": gen_train,
+        "fold_rerank_gt": rerank_gt,
+    }
+
+
+def plant_test_event(folds: dict, user: int) -> pd.DataFrame:
+    """Replace the user's test-window item by another item the user never saw (same time, same rating)."""
+    interactions = folds["interactions"].copy()
+    target = folds["fold_test_gt"][folds["fold_test_gt"]["user_id"] == user].iloc[0]
+    unseen = sorted(set(interactions["item_id"]) - set(interactions[interactions.user_id == user]["item_id"]))
+    row = (interactions.user_id == user) & (interactions.order == target["order"])
+    interactions.loc[row, "item_id"] = unseen[0]
+    return interactions
+
+
+def run_features(folds: dict, base: dict, spark, windows: list[str]) -> dict:
+    from tests.conftest import run_pipeline
+
+    pipe = create_pipeline().only_nodes_with_namespaces([f"features_{w}" for w in windows])
+    data = {**folds, "users": base["users"], "items": base["items"]}
+    inputs = {**with_engines(pipe, data, spark), "params:features": base["params"]["features"]}
+    return run_pipeline(pipe, inputs)
+
+
+def test_a_test_window_event_moves_no_rerank_or_test_feature(folds, params, spark):
+    base = {"users": folds["users"], "items": folds["items"], "params": params}
+    clean = folds_of(folds["interactions"], params)
+    user = int(clean["fold_test_gt"]["user_id"].iloc[0])
+    planted = folds_of(plant_test_event(clean, user), params)
+    assert not planted["fold_test_gt"].equals(clean["fold_test_gt"])  # the plant did change the test window
+
+    windows = ["rerank", "test"]
+    before, after = run_features(clean, base, spark, windows), run_features(planted, base, spark, windows)
+    for window in windows:
+        for table in ("user_features", "item_features"):
+            name = f"features_{window}.{table}"
+            pd.testing.assert_frame_equal(before[name], after[name])
+            assert len(before[name]) > 0
+    # sanity: the final window (which may see everything) does react to the planted event
+    final_before = activity_features(clean["interactions"], folds["items"], params["features"])[1]
+    final_after = activity_features(planted["interactions"], folds["items"], params["features"])[1]
+    assert not final_before.equals(final_after)
+
+
+def test_features_cover_every_user_and_item_of_the_fold(folds, params, spark):
+    base = {"users": folds["users"], "items": folds["items"], "params": params}
+    out = run_features(folds_of(folds["interactions"], params), base, spark, ["test"])
+    users, items = out["features_test.user_features"], out["features_test.item_features"]
+    history = folds["fold_test_history"]
+    assert set(users["user_id"]) == set(history["user_id"])
+    assert set(items["item_id"]) == set(history["item_id"])
+    assert users["user_id"].is_unique and items["item_id"].is_unique
+    genre_shares = users[[c for c in users.columns if c.startswith("u_pop_by_genre_")]]
+    assert ((genre_shares >= 0) & (genre_shares <= 1)).all().all()
+    assert (items["i_trend"] >= 0).all()
