@@ -69,5 +69,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         + pipelines["features"]
         + pipelines["reranker"]
         + submission.create_pipeline(("reranker", *generators), choose=True)
+        + stage("reporting")
     )
     return pipelines
