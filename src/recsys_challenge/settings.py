@@ -24,6 +24,7 @@ for _pattern in (
     r"`\w+` class (is deprecated|will be removed)",  # RePlay legacy API, used on purpose for BERT4Rec
     r"Suboptimal parameters: partition",  # RePlay ParquetDataset sizing hint
     r"`Trainer\(limit_val_batches=1.0\)` was configured",  # Lightning info on every fit
+    r"ORJSONResponse is deprecated",  # kedro-viz with a newer FastAPI
 ):
     warnings.filterwarnings("ignore", message=_pattern)
 

@@ -79,7 +79,7 @@ def template() -> Pipeline:
             ),
             Node(
                 mlflow_metrics,
-                ["train_history", "test_metrics"],
+                {"test_metrics": "test_metrics", "history": "train_history"},
                 "mlflow_metrics",
                 name="log_metrics",
                 tags=["evaluation"],
