@@ -87,3 +87,31 @@ class SparkHooks:
             logger.info("Stopping Spark")
             self._session.stop()
             self._session = None
+
+
+class MlflowTagsHook:
+    """Tag the run kedro-mlflow opened, so MLflow's compare view lines runs up by pipeline and model."""
+
+    def __init__(self) -> None:
+        self._tags: dict[str, str] | None = None
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline) -> None:
+        models = sorted({n.namespace.split(".")[0] for n in pipeline.nodes if n.namespace})
+        names = run_params.get("pipeline_names") or ["__default__"]
+        self._tags = {
+            "kedro.pipeline": ",".join(names),
+            "kedro.env": str(run_params.get("env") or "local"),
+            "models": ",".join(m for m in models if not m.startswith("features_")),
+        }
+
+    @hook_impl
+    def before_node_run(self, node) -> None:
+        # the first node runs inside kedro-mlflow's run, whatever the hook order
+        if self._tags is None:
+            return
+        import mlflow
+
+        if mlflow.active_run() is not None:
+            mlflow.set_tags(self._tags)
+            self._tags = None

@@ -70,7 +70,7 @@ def synthetic_window(rng: np.random.Generator, users: int = 80, items: int = 30)
     for user in range(users):
         liked = int(rng.integers(items))
         truth.append((user, liked))
-        for item in rng.choice(items, size=8, replace=False).tolist() + [liked]:
+        for item in [*rng.choice(items, size=8, replace=False).tolist(), liked]:
             rows.append((user, item, float(rng.normal()) + (0.5 if item == liked else 0.0)))
     cands = ranked(list({(u, i): (u, i, s) for u, i, s in rows}.values()))
     return cands, pd.DataFrame(truth, columns=["user_id", "item_id"])
