@@ -86,23 +86,43 @@ def run_tracked(cmd: list[str], cwd: Path, log: Path) -> dict[str, float]:
     return {"wall_s": time.perf_counter() - start, "peak_rss_gib": peak / 2**30}
 
 
-def collect(project: Path, model: str, run: dict[str, float]) -> dict:
-    reporting = project / "data" / "08_reporting" / model
-    metrics = pd.read_csv(reporting / "test_metrics.csv").iloc[0].to_dict()
-    row = {"model": model, **{k: metrics[k] for k in ("ndcg_10", "recall_10", "map_10") if k in metrics}}
-    history_file = reporting / "train_history.csv"
-    if history_file.exists():
-        history = pd.read_csv(history_file)
-        row.update(
-            epochs=int(history["epoch"].max()) + 1,
-            best_epoch=int(history["best_epoch"].iloc[0]) + 1,
-            s_per_epoch=float(history["epoch_seconds"].median()),
-            fit_s=float(history["fit_seconds"].iloc[0]),
+def collect(project: Path) -> list[dict]:
+    """Every model the run reported: test metrics, epochs and seconds/epoch, fit/predict seconds."""
+    reporting = project / "data" / "08_reporting"
+    rows = []
+    for metrics_file in sorted(reporting.glob("*/test_metrics.csv")):
+        metrics = metrics_file.parent.name, pd.read_csv(metrics_file).iloc[0].to_dict()
+        model, values = metrics
+        row = {"model": model, **{k: values[k] for k in ("ndcg_10", "recall_10", "map_10")}}
+        history_file = metrics_file.parent / "train_history.csv"
+        if history_file.exists():
+            history = pd.read_csv(history_file)
+            row.update(
+                epochs=int(history["epoch"].max()) + 1,
+                best_epoch=int(history["best_epoch"].iloc[0]) + 1,
+                s_per_epoch=float(history["epoch_seconds"].median()),
+                fit_s=float(history["fit_seconds"].iloc[0]),
+            )
+        for extra in ("fit_seconds", "predict_seconds"):
+            if extra in values:
+                row[extra.replace("_seconds", "_s")] = values[extra]
+        rows.append(row)
+    comparison = reporting / "model_comparison.csv"
+    if comparison.exists():
+        table = pd.read_csv(comparison).set_index("model")
+        for row in rows:
+            if row["model"] in table.index:
+                row["candidate_recall@50"] = table.loc[row["model"], "candidate_recall"]
+        reranker = table.loc["reranker"]
+        rows.append(
+            {
+                "model": "reranker (CatBoost)",
+                **{k: reranker[k] for k in ("ndcg_10", "recall_10", "map_10")},
+                "candidate_recall@50": reranker["candidate_recall"],
+                "gain_vs_best": reranker["gain_vs_best"],
+            }
         )
-    for extra in ("fit_seconds", "predict_seconds", "candidate_recall"):
-        if extra in metrics:
-            row[extra] = metrics[extra]
-    return {**row, **run}
+    return rows
 
 
 # ------------------------------------------------------------------ per-epoch overhead, side by side
@@ -265,38 +285,47 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def write_results(protocol: str, rows: list[dict], over: dict | None) -> Path:
+def write_results(protocol: str, runs: dict[str, dict], over: dict | None) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{protocol}.json"
-    previous = json.loads(out.read_text()) if out.exists() else {"rows": {}, "overhead": None}
-    for row in rows:
-        previous["rows"][row["model"]] = row
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    previous.setdefault("runs", {})
+    previous.setdefault("overhead", None)
+    previous["runs"].update(runs)
     if over:
         previous["overhead"] = over
     previous["machine"] = (
         f"{psutil.cpu_count()} CPU cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM"
     )
-    out.write_text(json.dumps(previous, indent=2))
-    table = pd.DataFrame(previous["rows"].values())
+    out.write_text(json.dumps(previous, indent=2, default=float))
     md = [
         f"# Benchmark: MovieLens-100k, protocol `{protocol}`",
         "",
-        f"Machine: {previous['machine']}, CPU only. Reproduce: `python benchmarks/run_benchmark.py "
-        f"--protocol {protocol} --pipelines {','.join(previous['rows'])}`.",
+        f"Machine: {previous['machine']}, CPU only. Splits: {PROTOCOLS[protocol]}. All metrics on the test "
+        "window, full ranking, seen items removed, averaged over every test user.",
         "",
-        markdown_table(table),
     ]
+    for _name, run in previous["runs"].items():
+        md += [
+            f"## `{run['command']}`",
+            "",
+            f"Wall time {run['wall_s'] / 60:.1f} min, peak RSS of the process tree (Python + JVM) "
+            f"{run['peak_rss_gib']:.2f} GiB.",
+            "",
+            markdown_table(pd.DataFrame(run["models"])),
+            "",
+        ]
     if previous["overhead"]:
         o = previous["overhead"]
         md += [
-            "",
-            "## Per-epoch overhead of the pipeline vs plain RePlay (same config, side by side)",
+            "## Per-epoch overhead of the pipeline vs plain RePlay (same data and config, side by side)",
             "",
             f"plain RePlay {o['plain_s_per_epoch']:.2f} s/epoch, pipeline {o['pipeline_s_per_epoch']:.2f} "
-            f"s/epoch, ratio **{o['ratio']:.3f}** (median of {o['epochs_timed']} epochs each).",
+            f"s/epoch, ratio **{o['ratio']:.3f}** (median of {o['epochs_timed']} epochs each, interleaved).",
+            "",
         ]
     path = RESULTS / f"{protocol}.md"
-    path.write_text("\n".join(md) + "\n")
+    path.write_text("\n".join(md))
     return path
 
 
@@ -308,6 +337,7 @@ def main() -> None:
     parser.add_argument("--pipelines", default="sasrec,bert4rec,sasrec_long")
     parser.add_argument("--overhead-epochs", type=int, default=0, help="0 skips the overhead measurement")
     parser.add_argument("--keep", action="store_true", help="reuse the scratch project and its folds")
+    parser.add_argument("--params", default="", help="runtime overrides passed to kedro run --params")
     args = parser.parse_args()
 
     raw = movielens(WORK / "ml100k_raw")
@@ -317,25 +347,21 @@ def main() -> None:
         else prepare_project(args.protocol, raw)
     )
     kedro = str(Path(sys.executable).with_name("kedro"))
-    rows = []
     run_tracked(
         [kedro, "run", "--env", "benchmark", "--pipelines", "splitting"], project, project / "splitting.log"
     )
     for name in [p for p in args.pipelines.split(",") if p]:
-        run = run_tracked(
-            [kedro, "run", "--env", "benchmark", "--pipelines", name], project, project / f"{name}.log"
-        )
-        models = [name] if (project / "data" / "08_reporting" / name).exists() else []
-        models += [
-            m.name
-            for m in (project / "data" / "08_reporting").iterdir()
-            if m.is_dir() and m.name != name and name in ("classic", "__default__", "reranker")
-        ]
-        rows += [collect(project, m, run) for m in models]
-        print(json.dumps(rows[-len(models) :] if models else run, indent=1), flush=True)
-        write_results(args.protocol, rows, None)
+        cmd = ["kedro", "run", "--env", "benchmark", "--pipelines", name]
+        if args.params:
+            cmd += ["--params", args.params]
+        for stale in (project / "data" / "08_reporting").glob("*/test_metrics.csv"):
+            stale.unlink()
+        run = run_tracked([kedro, *cmd[1:]], project, project / f"{name}.log")
+        models = collect(project)
+        print(json.dumps(models, indent=1, default=float), flush=True)
+        write_results(args.protocol, {name: {"command": " ".join(cmd), **run, "models": models}}, None)
     over = overhead(project, args.overhead_epochs) if args.overhead_epochs else None
-    print(write_results(args.protocol, rows, over).read_text())
+    print(write_results(args.protocol, {}, over).read_text())
 
 
 if __name__ == "__main__":
