@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -29,21 +30,26 @@ CHROMIUM_FLAGS = [
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port below 49152: kedro viz refuses ports in the ephemeral range."""
+    for port in random.Random(os.getpid()).sample(range(20000, 40000), 200):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError("no free port in 20000-40000")
 
 
 @pytest.fixture(scope="module")
-def viz_server(project_root):
+def viz_server(project_root, tmp_path_factory):
     port = free_port()
+    log = tmp_path_factory.mktemp("viz") / "kedro_viz.log"
     kedro = str(Path(sys.executable).with_name("kedro"))
     env = {**os.environ, "DO_NOT_TRACK": "true", "KEDRO_DISABLE_TELEMETRY": "true"}
+    out = log.open("w")
     proc = subprocess.Popen(
         [kedro, "viz", "run", "--no-browser", "--host", "127.0.0.1", "--port", str(port)],
         cwd=project_root,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=out,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -56,12 +62,13 @@ def viz_server(project_root):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("kedro viz did not start") from None
+                    raise RuntimeError(f"kedro viz did not start:\n{log.read_text()[-3000:]}") from None
                 time.sleep(1)
         yield url, body
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        out.close()
 
 
 def test_api_lists_model_namespaces_layers_and_tags(viz_server):
