@@ -3,6 +3,7 @@
 from kedro.pipeline import Node, Pipeline
 
 from recsys_challenge.evaluation import evaluate, mlflow_metrics
+from recsys_challenge.pipelines.namespacing import per_model
 
 from .nodes import fit_generator, recommend, refit_or_reuse
 
@@ -90,16 +91,4 @@ def template() -> Pipeline:
 
 def create_pipeline(models: tuple[str, ...] = MODELS, **kwargs) -> Pipeline:
     """The template once per model namespace."""
-    return sum(
-        (
-            Pipeline(
-                template(),
-                namespace=model,
-                inputs=SHARED,
-                parameters={"params:config": f"params:{model}"},
-                tags=["sequential", model],
-            )
-            for model in models
-        ),
-        Pipeline([]),
-    )
+    return per_model(template(), models, SHARED, tag="sequential")
