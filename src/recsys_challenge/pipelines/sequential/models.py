@@ -86,14 +86,19 @@ class EpochStats(Callback):
                 "epoch_seconds": time.perf_counter() - self._start,
             }
         )
-        shown = {k: round(float(v), 4) for k, v in trainer.callback_metrics.items() if k.startswith("ndcg@")}
         logger.info(
-            "epoch %d: loss %.4f, %.1f s %s",
+            "epoch %d: loss %.4f, %.1f s",
             trainer.current_epoch,
             self.rows[-1]["train_loss"],
             self.rows[-1]["epoch_seconds"],
-            shown or "",
         )
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking:
+            return
+        shown = {k: round(float(v), 4) for k, v in trainer.callback_metrics.items() if k.startswith("ndcg@")}
+        if shown:
+            logger.info("epoch %d validation: %s", trainer.current_epoch, shown)
 
 
 def _trainer(
