@@ -112,7 +112,7 @@ def collect(project: Path) -> list[dict]:
         table = pd.read_csv(comparison).set_index("model")
         for row in rows:
             if row["model"] in table.index:
-                row["candidate_recall@50"] = table.loc[row["model"], "candidate_recall"]
+                row["candidate_recall"] = table.loc[row["model"], "candidate_recall"]
         reranker = table.loc["reranker"]
         rows.append(
             {
