@@ -118,7 +118,7 @@ def collect(project: Path) -> list[dict]:
             {
                 "model": "reranker (CatBoost)",
                 **{k: reranker[k] for k in ("ndcg_10", "recall_10", "map_10")},
-                "candidate_recall@50": reranker["candidate_recall"],
+                "candidate_recall": reranker["candidate_recall"],
                 "gain_vs_best": reranker["gain_vs_best"],
             }
         )
