@@ -1,0 +1,43 @@
+"""The SparkSession is started only when needed and stopped when the run ends, even on failure."""
+
+from __future__ import annotations
+
+import pytest
+from kedro.pipeline import Node
+
+from recsys_challenge.hooks import SparkHooks, SparkNotAvailableError
+
+pytestmark = pytest.mark.slow
+CONF = {
+    "spark.master": "local[1]",
+    "spark.ui.enabled": "false",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.driver.memory": "1g",
+}
+
+
+def identity(x):
+    return x
+
+
+@pytest.mark.parametrize("end", ["after_pipeline_run", "on_pipeline_error"])
+def test_spark_starts_lazily_and_stops_at_the_end_of_the_run(end):
+    hooks = SparkHooks()
+    hooks._conf = dict(CONF)
+    hooks.before_node_run(Node(identity, "a", "b", name="pandas_only"))
+    hooks.before_dataset_loaded("fold_gen_train@pandas", None)
+    assert hooks._session is None  # nothing asked for Spark yet
+    hooks.before_dataset_loaded("fold_gen_train@spark", None)
+    session = hooks._session
+    assert session is not None and session.sparkContext._jsc is not None
+    getattr(hooks, end)()
+    assert hooks._session is None
+    assert session.sparkContext._jsc is None  # the JVM context is gone
+
+
+def test_missing_java_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(SparkNotAvailableError, match="Java 17"):
+        SparkHooks().session()
