@@ -64,7 +64,8 @@ def prepare_project(protocol: str, raw: Path) -> Path:
     shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(raw, project / "data" / "01_raw")
     splitting = {"splitting": {**PROTOCOLS[protocol]}}
-    (project / "conf" / "local" / "parameters_protocol.yml").write_text(yaml.safe_dump(splitting))
+    # the run env (benchmark) replaces conf/local, so the protocol goes into that env
+    (project / "conf" / "benchmark" / "parameters_protocol.yml").write_text(yaml.safe_dump(splitting))
     return project
 
 
