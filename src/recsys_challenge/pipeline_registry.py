@@ -47,21 +47,16 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["splitting"] = _compose(stage, INGEST)
     ingest = pipelines["splitting"]
 
-    sequential = stage("sequential")
-    for model in SEQUENTIAL:
-        own = sequential.only_nodes_with_namespaces([model])
-        pipelines[model] = ingest + own + submission.create_pipeline((model,), choose=False)
-    pipelines["sequential"] = ingest + sequential + submission.create_pipeline(SEQUENTIAL, choose=False)
-
-    classic = stage("classic")
-    for model in CLASSIC:
-        own = classic.only_nodes_with_namespaces([model])
-        pipelines[model] = ingest + own + submission.create_pipeline((model,), choose=False)
-    pipelines["classic"] = ingest + classic + submission.create_pipeline(CLASSIC, choose=False)
+    for family, models in (("sequential", SEQUENTIAL), ("classic", CLASSIC)):
+        generators = stage(family)
+        for model in models:
+            own = generators.only_nodes_with_namespaces([model])
+            pipelines[model] = ingest + own + submission.create_pipeline((model,), choose=False)
+        pipelines[family] = ingest + generators + submission.create_pipeline(models, choose=False)
 
     pipelines["features"] = ingest + stage("features")
 
-    generators = SEQUENTIAL + CLASSIC
+    generators = SEQUENTIAL + CLASSIC  # every generator feeds the reranker
     pipelines["reranker"] = reranker.create_pipeline(generators)
     pipelines["__default__"] = (
         pipelines["sequential"]
