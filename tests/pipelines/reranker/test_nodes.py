@@ -23,7 +23,7 @@ PARAMS = {
     "eval_fraction": 0.25,
     "seed": 0,
     "catboost": {"loss_function": "YetiRank", "iterations": 60, "learning_rate": 0.1, "depth": 3,
-                 "early_stopping_rounds": 30, "thread_count": 1},
+                 "early_stopping_rounds": 30, "thread_count": 1, "allow_writing_files": False},
 }  # fmt: skip
 
 
