@@ -35,6 +35,8 @@ SHARED_DATASET = ROOT.parent / "shared" / "datasets" / "movielens100k.py"
 PROTOCOLS = {
     # leave-one-out: the last event of each user is the test, the one before is the reranker window
     "loo": {"test": {"strategy": "last_n", "n": 1}, "rerank": {"strategy": "last_n", "n": 1}},
+    # leave-one-out test, but the reranker learns on each user's 3 events before it (3x the labels)
+    "loo_rerank3": {"test": {"strategy": "last_n", "n": 1}, "rerank": {"strategy": "last_n", "n": 3}},
     # competition-like: the last 10% of each user's events, twice
     "holdout10": {
         "test": {"strategy": "ratio", "fraction": 0.1},
