@@ -426,7 +426,8 @@ def _history(stats: EpochStats, metrics: dict[int, dict[str, float]]) -> pd.Data
     return frame.sort_values("epoch").reset_index(drop=True) if not frame.empty else frame
 
 
-def _validation_metrics(callback: Callback, trainer: lightning.Trainer, rows: list[dict]) -> dict[int, dict]:
+def _validation_metrics(callback: Callback, rows: list[dict]) -> dict[int, dict]:
+    """Per-epoch validation metrics: the current callback keeps them, the legacy one needs our recorder."""
     if hasattr(callback, "get_metrics"):
         return callback.get_metrics("validate")
     return {r["epoch"]: {k: v for k, v in r.items() if k != "epoch"} for r in rows}
@@ -477,7 +478,7 @@ def fit(
         _run(backend, trainer, module, "fit", ckpt_path=cfg.get("resume_from"), **data)
         best = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)
         module.load_state_dict(best["state_dict"])
-    metrics = _validation_metrics(metrics_cb, trainer, recorder.rows)
+    metrics = _validation_metrics(metrics_cb, recorder.rows)
     history = _history(stats, metrics)
     best_epoch = int(best["epoch"]) if "epoch" in best else int(cfg["epochs"]) - 1
     module.cpu().eval()
