@@ -28,8 +28,9 @@ def candidate_recall(candidates: pd.DataFrame, truth: pd.DataFrame) -> float:
     return float(len(hits) / len(truth)) if len(truth) else 0.0
 
 
-def check_candidates(candidates: pd.DataFrame, history: pd.DataFrame, k: int, source: str) -> None:
-    """Raise if the table breaks the candidate schema: columns, at most k per user, no seen item."""
+def check_candidates(candidates: pd.DataFrame, history: pd.DataFrame | None, k: int, source: str) -> None:
+    """Raise if the table breaks the candidate schema: columns, at most k per user, no item of ``history``
+    (``None`` when the caller checked seen items itself, e.g. in Spark)."""
     missing = [c for c in CANDIDATE_COLUMNS if c not in candidates.columns]
     if missing:
         raise ValueError(f"{source}: candidates lack column(s) {missing}")
@@ -38,6 +39,8 @@ def check_candidates(candidates: pd.DataFrame, history: pd.DataFrame, k: int, so
         raise ValueError(
             f"{source}: more than {k} candidates for users {per_user[per_user > k].index[:5].tolist()}"
         )
+    if history is None:
+        return
     seen = candidates.merge(history[[QUERY, ITEM]], on=[QUERY, ITEM])
     if len(seen):
         raise ValueError(f"{source}: {len(seen)} candidate(s) already seen, e.g.\n{seen.head().to_string()}")

@@ -56,7 +56,9 @@ def generate_candidates(
     recs = model.predict(dataset, k=k, filter_seen_items=True)
     ranked = recs.withColumn(
         "rank", sf.row_number().over(Window.partitionBy(QUERY).orderBy(sf.desc("rating"), sf.asc(ITEM)))
-    )
+    ).cache()
+    # the seen-item check runs in Spark: collecting the fold to the driver would not scale to a cluster
+    seen = ranked.join(train.select(QUERY, ITEM), [QUERY, ITEM], "left_semi").count()
     candidates = ranked.select(
         sf.col(QUERY).cast("long"),
         sf.col(ITEM).cast("long"),
@@ -64,11 +66,13 @@ def generate_candidates(
         sf.col("rank").cast("int"),
     ).toPandas()
     timings = {"fit_seconds": fitted - start, "predict_seconds": time.perf_counter() - fitted}
+    ranked.unpersist()
     train.unpersist()
+    source = f"{config['name']} candidates"
+    if seen:
+        raise ValueError(f"{source}: {seen} candidate(s) already seen in the training fold")
     candidates = candidates.sort_values([QUERY, "rank"]).reset_index(drop=True)
-    check_candidates(
-        candidates, train.select(QUERY, ITEM).toPandas(), k, source=f"{config['name']} candidates"
-    )
+    check_candidates(candidates, None, k, source=source)
     return candidates, timings
 
 

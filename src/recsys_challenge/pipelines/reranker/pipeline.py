@@ -53,20 +53,16 @@ def create_pipeline(generators: tuple[str, ...] = ("sasrec", "pop"), **kwargs) -
             name="reranker.train",
             tags=["training"],
         ),
-        Node(
-            rerank,
-            ["reranker.model", "reranker.dataset_test", params],
-            "reranker.candidates_test",
-            name="reranker.rerank_test",
-            tags=["inference"],
-        ),
-        Node(
-            rerank,
-            ["reranker.model", "reranker.dataset_final", params],
-            "reranker.candidates_final",
-            name="reranker.rerank_final",
-            tags=["inference"],
-        ),
+        *[
+            Node(
+                rerank,
+                ["reranker.model", f"reranker.dataset_{window}", params],
+                f"reranker.candidates_{window}",
+                name=f"reranker.rerank_{window}",
+                tags=["inference"],
+            )
+            for window in ("test", "final")
+        ],
         Node(
             compare_models,
             {

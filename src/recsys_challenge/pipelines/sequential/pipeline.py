@@ -16,6 +16,7 @@ SHARED = {
     "fold_test_history@pandas",
     "fold_test_gt@pandas",
 }
+LATER_WINDOWS = {"test": "fold_test_history@pandas", "final": "interactions@pandas"}
 
 
 def template() -> Pipeline:
@@ -43,34 +44,27 @@ def template() -> Pipeline:
                 name="candidates_rerank",
                 tags=["inference"],
             ),
-            Node(
-                refit_or_reuse,
-                ["model_gen", "fold_test_history@pandas", config],
-                "model_test",
-                name="refit_test",
-                tags=["training"],
-            ),
-            Node(
-                recommend,
-                ["model_test", "fold_test_history@pandas", config],
-                "candidates_test",
-                name="candidates_test",
-                tags=["inference"],
-            ),
-            Node(
-                refit_or_reuse,
-                ["model_gen", "interactions@pandas", config],
-                "model_final",
-                name="refit_final",
-                tags=["training"],
-            ),
-            Node(
-                recommend,
-                ["model_final", "interactions@pandas", config],
-                "candidates_final",
-                name="candidates_final",
-                tags=["inference"],
-            ),
+            # later windows: the fitted model, reused or refitted, scores their longer histories
+            *[
+                node
+                for window, history in LATER_WINDOWS.items()
+                for node in (
+                    Node(
+                        refit_or_reuse,
+                        ["model_gen", history, config],
+                        f"model_{window}",
+                        name=f"refit_{window}",
+                        tags=["training"],
+                    ),
+                    Node(
+                        recommend,
+                        [f"model_{window}", history, config],
+                        f"candidates_{window}",
+                        name=f"candidates_{window}",
+                        tags=["inference"],
+                    ),
+                )
+            ],
             Node(
                 evaluate,
                 ["candidates_test", "fold_test_gt@pandas", config],
