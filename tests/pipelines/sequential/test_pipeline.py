@@ -11,7 +11,7 @@ from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 
 from recsys_challenge.pipelines.sequential import MODELS, create_pipeline
 from recsys_challenge.pipelines.sequential.models import item_vocabulary
-from recsys_challenge.pipelines.sequential.nodes import fit_generator, recommend
+from recsys_challenge.pipelines.sequential.nodes import fit_generator, recommend, refit_windows
 from tests.conftest import pandas_inputs, run_pipeline
 
 
@@ -104,6 +104,24 @@ def test_refit_trains_on_the_longer_history(folds, params):
     reuse = run_pipeline(pipe, {**pandas_inputs(pipe, folds), "params:sasrec": {**cfg, "refit": False}})
     assert reuse["sasrec.model_test"] is reuse["sasrec.model_gen"]
     assert isinstance(out["sasrec.train_history"], pd.DataFrame)
+
+
+def test_refit_listed_windows_only_and_later_windows_reuse_the_latest_model(folds, params):
+    pipe = create_pipeline(models=("sasrec",)).only_nodes(
+        "sasrec.fit", "sasrec.refit_test", "sasrec.refit_final"
+    )
+    cfg = tiny(params, "sasrec", epochs=1, refit=["test"])
+    out = run_pipeline(pipe, {**pandas_inputs(pipe, folds), "params:sasrec": cfg})
+    assert out["sasrec.model_test"] is not out["sasrec.model_gen"]
+    assert out["sasrec.model_final"] is out["sasrec.model_test"]
+
+
+def test_refit_rejects_an_unknown_window(params):
+    cfg = tiny(params, "sasrec", refit=["tset"])
+    with pytest.raises(ValueError, match=r"sasrec\.refit: unknown window\(s\) \['tset'\]"):
+        refit_windows(cfg)
+    assert refit_windows({**cfg, "refit": True}) == {"test", "final"}
+    assert refit_windows({**cfg, "refit": False}) == set()
 
 
 def test_vocabulary_covers_catalog_and_events(folds):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -11,6 +12,9 @@ from recsys_challenge.evaluation import check_candidates
 
 from . import models
 from .models import SequentialModel
+
+# later windows in time order; each reuses or refits the model of the window before it
+LATER_WINDOWS = ("test", "final")
 
 
 def fit_generator(
@@ -31,10 +35,37 @@ def fit_generator(
     return model, history
 
 
-def refit_or_reuse(model: SequentialModel, history: pd.DataFrame, config: dict[str, Any]) -> SequentialModel:
-    """For a later window: retrain on the longer history (``refit: true``) or reuse the fitted model,
-    which then scores the longer histories as they are (``refit: false``, much faster)."""
-    return models.refit(model, history, config) if config.get("refit", False) else model
+def refit_windows(config: dict[str, Any]) -> set[str]:
+    """The later windows to retrain for: ``refit`` is a bool (all or none) or a list of window names."""
+    refit = config.get("refit", False)
+    if isinstance(refit, bool):
+        return set(LATER_WINDOWS) if refit else set()
+    unknown = set(refit) - set(LATER_WINDOWS)
+    if unknown:
+        raise ValueError(
+            f"{config.get('name', 'sequential')}.refit: unknown window(s) {sorted(unknown)}; "
+            f"use true, false or a list of {list(LATER_WINDOWS)}"
+        )
+    return set(refit)
+
+
+def refit_or_reuse(
+    model: SequentialModel, history: pd.DataFrame, config: dict[str, Any], window: str
+) -> SequentialModel:
+    """For a later window: retrain from scratch on its longer history (window listed in ``refit``) or
+    reuse the previous window's model, which then scores the longer histories as they are (faster)."""
+    return models.refit(model, history, config) if window in refit_windows(config) else model
+
+
+def window_refitter(window: str) -> Callable[..., SequentialModel]:
+    """``refit_or_reuse`` bound to one window, named for Kedro and kedro-viz."""
+
+    def refit(model: SequentialModel, history: pd.DataFrame, config: dict[str, Any]) -> SequentialModel:
+        return refit_or_reuse(model, history, config, window)
+
+    refit.__name__ = refit.__qualname__ = f"refit_or_reuse_{window}"
+    refit.__doc__ = f"``refit_or_reuse`` for the {window} window."
+    return refit
 
 
 def recommend(model: SequentialModel, history: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:

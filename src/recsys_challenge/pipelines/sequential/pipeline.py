@@ -5,7 +5,7 @@ from kedro.pipeline import Node, Pipeline
 from recsys_challenge.evaluation import evaluate, mlflow_metrics
 from recsys_challenge.pipelines.namespacing import per_model
 
-from .nodes import fit_generator, recommend, refit_or_reuse
+from .nodes import LATER_WINDOWS, fit_generator, recommend, window_refitter
 
 MODELS = ("sasrec", "bert4rec", "sasrec_long")
 SHARED = {
@@ -16,7 +16,8 @@ SHARED = {
     "fold_test_history@pandas",
     "fold_test_gt@pandas",
 }
-LATER_WINDOWS = {"test": "fold_test_history@pandas", "final": "interactions@pandas"}
+# the history each later window scores (keys in nodes.LATER_WINDOWS order)
+WINDOW_HISTORY = {"test": "fold_test_history@pandas", "final": "interactions@pandas"}
 
 
 def template() -> Pipeline:
@@ -44,21 +45,21 @@ def template() -> Pipeline:
                 name="candidates_rerank",
                 tags=["inference"],
             ),
-            # later windows: the fitted model, reused or refitted, scores their longer histories
+            # later windows: the previous window's model, reused or refitted, scores their longer histories
             *[
                 node
-                for window, history in LATER_WINDOWS.items()
+                for previous, window in zip(("gen", *LATER_WINDOWS), LATER_WINDOWS, strict=False)
                 for node in (
                     Node(
-                        refit_or_reuse,
-                        ["model_gen", history, config],
+                        window_refitter(window),
+                        [f"model_{previous}", WINDOW_HISTORY[window], config],
                         f"model_{window}",
                         name=f"refit_{window}",
                         tags=["training"],
                     ),
                     Node(
                         recommend,
-                        [f"model_{window}", history, config],
+                        [f"model_{window}", WINDOW_HISTORY[window], config],
                         f"candidates_{window}",
                         name=f"candidates_{window}",
                         tags=["inference"],

@@ -1,0 +1,86 @@
+"""Tune SASRec / BERT4Rec on the folds of a benchmark scratch project, one configuration per call.
+
+    python benchmarks/run_benchmark.py --protocol loo --pipelines ''   # makes the folds once
+    python benchmarks/tune_sequential.py NAME '{"dropout": 0.5}' --threads 1
+    python benchmarks/tune_sequential.py b_long '{"_block": "bert4rec", "epochs": 300, "patience": 40}'
+
+Uses the pipeline's own training code (``pipelines/sequential/models.py``): fit on ``gen_train`` with
+per-epoch validation and early stopping on ``rerank_gt``, then score ``test_history`` and measure the
+test window (NDCG/Recall@10, full ranking, seen items removed). ``"_refit": true`` also retrains on
+``test_history`` for the best epoch count (the pipeline's ``refit: true``) and reports both.
+Each result is appended to ``benchmarks/results/sequential_tuning.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+import yaml
+
+from recsys_challenge.evaluation import ranking_metrics
+from recsys_challenge.pipelines.sequential import models
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = {"progress_bar": False, "epochs": 150, "patience": 20, "max_seq_len": 100}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("name")
+    parser.add_argument("overrides", help="JSON: parameters over conf/base's block (+ _block, _refit)")
+    parser.add_argument("--protocol", default="loo")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    torch.set_num_threads(args.threads)
+
+    data = ROOT / "benchmarks" / ".work" / args.protocol / "data"
+    fold = {
+        n: pd.read_parquet(data / "05_model_input" / "folds" / f"{n}.parquet")
+        for n in ("gen_train", "rerank_gt", "test_history", "test_gt")
+    }
+    items = pd.read_parquet(data / "03_primary" / "items.parquet")
+    interactions = pd.read_parquet(data / "03_primary" / "interactions.parquet")
+    overrides = json.loads(args.overrides)
+    block = overrides.pop("_block", "sasrec")
+    do_refit = bool(overrides.pop("_refit", False))
+    params = yaml.safe_load((ROOT / "conf" / "base" / "parameters_sequential.yml").read_text())
+    cfg = {**params[block], **BASE, **overrides}
+
+    vocab = models.item_vocabulary(items, interactions)
+    start = time.perf_counter()
+    model = models.fit(fold["gen_train"], fold["rerank_gt"], vocab, cfg)
+    history = model.history
+    result = {
+        "name": args.name,
+        "protocol": args.protocol,
+        "block": block,
+        "overrides": overrides,
+        "best_epoch": model.best_epoch,
+        "epochs_run": len(history),
+        "fit_s": round(time.perf_counter() - start),
+        "threads": args.threads,
+        "val_ndcg_10": round(float(history["ndcg@10"].max()), 4),
+    }
+    for refit in (False, True) if do_refit else (False,):
+        scorer = models.refit(model, fold["test_history"], cfg) if refit else model
+        top = models.recommend(scorer, fold["test_history"], 20, cfg)
+        metrics = ranking_metrics(top, fold["test_gt"], [10])
+        tag = "refit" if refit else "reuse"
+        result[f"test_ndcg_10_{tag}"] = round(metrics["ndcg_10"], 4)
+        result[f"test_recall_10_{tag}"] = round(metrics["recall_10"], 4)
+    print(json.dumps(result), flush=True)
+    with (ROOT / "benchmarks" / "results" / "sequential_tuning.jsonl").open("a") as out:
+        out.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
