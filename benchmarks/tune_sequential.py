@@ -8,6 +8,9 @@ Uses the pipeline's own training code (``pipelines/sequential/models.py``): fit 
 per-epoch validation and early stopping on ``rerank_gt``, then score ``test_history`` and measure the
 test window (NDCG/Recall@10, full ranking, seen items removed). ``"_refit": true`` also retrains on
 ``test_history`` for the best epoch count (the pipeline's ``refit: true``) and reports both.
+``"_arms": ["refit"]`` keeps one arm. ``"_fixed": N`` skips validation: N epochs on ``gen_train``
+(reuse) and on ``test_history`` (refit),
+the side-by-side refit-vs-reuse comparison without early-stopping selection.
 Each result is appended to ``benchmarks/results/sequential_tuning.jsonl``.
 """
 
@@ -52,29 +55,33 @@ def main() -> None:
     overrides = json.loads(args.overrides)
     block = overrides.pop("_block", "sasrec")
     do_refit = bool(overrides.pop("_refit", False))
+    fixed = overrides.pop("_fixed", None)
+    arms = overrides.pop("_arms", ["reuse", "refit"] if (do_refit or fixed) else ["reuse"])
     params = yaml.safe_load((ROOT / "conf" / "base" / "parameters_sequential.yml").read_text())
     cfg = {**params[block], **BASE, **overrides}
 
     vocab = models.item_vocabulary(items, interactions)
+    result = {"name": args.name, "protocol": args.protocol, "block": block, "overrides": overrides}
     start = time.perf_counter()
-    model = models.fit(fold["gen_train"], fold["rerank_gt"], vocab, cfg)
-    history = model.history
-    result = {
-        "name": args.name,
-        "protocol": args.protocol,
-        "block": block,
-        "overrides": overrides,
-        "best_epoch": model.best_epoch,
-        "epochs_run": len(history),
-        "fit_s": round(time.perf_counter() - start),
-        "threads": args.threads,
-        "val_ndcg_10": round(float(history["ndcg@10"].max()), 4),
-    }
-    for refit in (False, True) if do_refit else (False,):
-        scorer = models.refit(model, fold["test_history"], cfg) if refit else model
+    if fixed:
+        model = models.SequentialModel(cfg["model"], None, vocab, cfg, int(fixed) - 1)
+        if "reuse" in arms:
+            model = models.refit(model, fold["gen_train"], cfg)
+        result.update(epochs=int(fixed), threads=args.threads)
+    else:
+        model = models.fit(fold["gen_train"], fold["rerank_gt"], vocab, cfg)
+        history = model.history
+        result.update(
+            best_epoch=model.best_epoch,
+            epochs_run=len(history),
+            threads=args.threads,
+            val_ndcg_10=round(float(history["ndcg@10"].max()), 4),
+        )
+    result["fit_s"] = round(time.perf_counter() - start)
+    for tag in arms:
+        scorer = models.refit(model, fold["test_history"], cfg) if tag == "refit" else model
         top = models.recommend(scorer, fold["test_history"], 20, cfg)
         metrics = ranking_metrics(top, fold["test_gt"], [10])
-        tag = "refit" if refit else "reuse"
         result[f"test_ndcg_10_{tag}"] = round(metrics["ndcg_10"], 4)
         result[f"test_recall_10_{tag}"] = round(metrics["recall_10"], 4)
     print(json.dumps(result), flush=True)

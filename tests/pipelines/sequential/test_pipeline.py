@@ -10,7 +10,7 @@ from kedro.runner import SequentialRunner
 from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 
 from recsys_challenge.pipelines.sequential import MODELS, create_pipeline
-from recsys_challenge.pipelines.sequential.models import item_vocabulary
+from recsys_challenge.pipelines.sequential.models import filter_long_sequences, item_vocabulary
 from recsys_challenge.pipelines.sequential.nodes import fit_generator, recommend, refit_windows
 from tests.conftest import pandas_inputs, run_pipeline
 
@@ -122,9 +122,19 @@ def test_refit_rejects_an_unknown_window(params):
         refit_windows(cfg)
     assert refit_windows({**cfg, "refit": True}) == {"test", "final"}
     assert refit_windows({**cfg, "refit": False}) == set()
+    assert refit_windows({**cfg, "refit": "test, final"}) == {"test", "final"}
 
 
 def test_vocabulary_covers_catalog_and_events(folds):
     vocab = item_vocabulary(folds["items"], folds["interactions"])
     assert set(folds["interactions"]["item_id"]) <= set(vocab)
     assert list(vocab) == sorted(vocab)
+
+
+def test_long_sequence_filter_keeps_the_last_events_and_flags_a_no_op(caplog):
+    fold = pd.DataFrame({"user_id": [1] * 5 + [2] * 2, "item_id": range(7), "order": [0, 1, 2, 3, 4, 0, 1]})
+    kept = filter_long_sequences(fold, 3, max_seq_len=10)
+    assert kept.groupby("user_id")["item_id"].agg(list).to_dict() == {1: [2, 3, 4], 2: [5, 6]}
+    assert "no effect" not in caplog.text
+    filter_long_sequences(fold, 10, max_seq_len=10)
+    assert "max_train_events=10 >= max_seq_len=10 has no effect" in caplog.text

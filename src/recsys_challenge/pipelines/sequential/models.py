@@ -46,10 +46,19 @@ def user_sequences(fold: pd.DataFrame, vocab: np.ndarray, max_events: int | None
     return seqs
 
 
-def filter_long_sequences(fold: pd.DataFrame, max_events: int | None) -> pd.DataFrame:
+def filter_long_sequences(
+    fold: pd.DataFrame, max_events: int | None, max_seq_len: int | None = None
+) -> pd.DataFrame:
     """Keep each user's last ``max_events`` events (the original team's trick for long histories)."""
     if not max_events:
         return fold
+    if max_seq_len and max_events >= max_seq_len:
+        # training batches already hold only the last max_seq_len events: the filter changes nothing
+        logger.warning(
+            "max_train_events=%d >= max_seq_len=%d has no effect; the model equals one without it",
+            max_events,
+            max_seq_len,
+        )
     position_from_end = fold.groupby(QUERY)["order"].rank(ascending=False, method="first")
     return fold[position_from_end <= max_events]
 
@@ -458,7 +467,7 @@ def fit(
     lightning.seed_everything(int(cfg["seed"]), workers=True, verbose=False)
     backend = _backend(cfg, len(vocab))
     module = backend.build()
-    train = filter_long_sequences(train, cfg.get("max_train_events"))
+    train = filter_long_sequences(train, cfg.get("max_train_events"), cfg.get("max_seq_len"))
     seqs = user_sequences(train, vocab)
     truth = user_sequences(valid_truth, vocab)
     monitor = f"ndcg@{cfg['monitor_k']}"
@@ -493,7 +502,9 @@ def refit(model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any]) -> S
     module = backend.build()
     stats = EpochStats()
     trainer = _trainer(cfg, [stats], model.best_epoch + 1, validate=False)
-    seqs = user_sequences(filter_long_sequences(train, cfg.get("max_train_events")), vocab)
+    seqs = user_sequences(
+        filter_long_sequences(train, cfg.get("max_train_events"), cfg.get("max_seq_len")), vocab
+    )
     _run(backend, trainer, module, "fit", train=seqs)
     module.cpu().eval()
     return SequentialModel(model.kind, module, vocab, dict(cfg), model.best_epoch, _history(stats, {}))

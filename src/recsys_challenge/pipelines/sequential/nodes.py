@@ -36,10 +36,13 @@ def fit_generator(
 
 
 def refit_windows(config: dict[str, Any]) -> set[str]:
-    """The later windows to retrain for: ``refit`` is a bool (all or none) or a list of window names."""
+    """The later windows to retrain for: ``refit`` is a bool (all or none), a list of window names or
+    a comma-separated string of them (``--params sasrec.refit=test`` on the command line)."""
     refit = config.get("refit", False)
     if isinstance(refit, bool):
         return set(LATER_WINDOWS) if refit else set()
+    if isinstance(refit, str):
+        refit = [w.strip() for w in refit.split(",") if w.strip()]
     unknown = set(refit) - set(LATER_WINDOWS)
     if unknown:
         raise ValueError(
