@@ -63,6 +63,12 @@ def filter_long_sequences(
     return fold[position_from_end <= max_events]
 
 
+def training_sequences(train: pd.DataFrame, vocab: np.ndarray, cfg: dict[str, Any]) -> pd.Series:
+    """The sequences a model trains on: the long-sequence filter of ``cfg``, then per-user sequences."""
+    kept = filter_long_sequences(train, cfg.get("max_train_events"), cfg.get("max_seq_len"))
+    return user_sequences(kept, vocab)
+
+
 # ----------------------------------------------------------------------------- shared state
 @dataclass
 class SequentialModel:
@@ -467,8 +473,7 @@ def fit(
     lightning.seed_everything(int(cfg["seed"]), workers=True, verbose=False)
     backend = _backend(cfg, len(vocab))
     module = backend.build()
-    train = filter_long_sequences(train, cfg.get("max_train_events"), cfg.get("max_seq_len"))
-    seqs = user_sequences(train, vocab)
+    seqs = training_sequences(train, vocab, cfg)
     truth = user_sequences(valid_truth, vocab)
     monitor = f"ndcg@{cfg['monitor_k']}"
     stats, recorder = EpochStats(), LegacyMetricsRecorder()
@@ -502,9 +507,7 @@ def refit(model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any]) -> S
     module = backend.build()
     stats = EpochStats()
     trainer = _trainer(cfg, [stats], model.best_epoch + 1, validate=False)
-    seqs = user_sequences(
-        filter_long_sequences(train, cfg.get("max_train_events"), cfg.get("max_seq_len")), vocab
-    )
+    seqs = training_sequences(train, vocab, cfg)
     _run(backend, trainer, module, "fit", train=seqs)
     module.cpu().eval()
     return SequentialModel(model.kind, module, vocab, dict(cfg), model.best_epoch, _history(stats, {}))
