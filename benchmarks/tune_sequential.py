@@ -80,7 +80,11 @@ def main() -> None:
     result["fit_s"] = round(time.perf_counter() - start)
     for tag in arms:
         scorer = models.refit(model, fold["test_history"], cfg) if tag == "refit" else model
-        top = models.recommend(scorer, fold["test_history"], 20, cfg)
+        top = models.recommend(scorer, fold["test_history"], 100, cfg)
+        # kept for score-level ensembles of several runs (benchmarks/ensemble_sequential.py)
+        saved = ROOT / "benchmarks" / ".work" / args.protocol / "tuning" / f"{args.name}_{tag}.parquet"
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        top.to_parquet(saved)
         metrics = ranking_metrics(top, fold["test_gt"], [10])
         result[f"test_ndcg_10_{tag}"] = round(metrics["ndcg_10"], 4)
         result[f"test_recall_10_{tag}"] = round(metrics["recall_10"], 4)

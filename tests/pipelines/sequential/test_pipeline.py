@@ -11,7 +11,12 @@ from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 
 from recsys_challenge.pipelines.sequential import MODELS, create_pipeline
 from recsys_challenge.pipelines.sequential.models import filter_long_sequences, item_vocabulary
-from recsys_challenge.pipelines.sequential.nodes import fit_generator, recommend, refit_windows
+from recsys_challenge.pipelines.sequential.nodes import (
+    fit_generator,
+    recommend,
+    refit_or_reuse,
+    refit_windows,
+)
 from tests.conftest import pandas_inputs, run_pipeline
 
 
@@ -125,6 +130,35 @@ def test_refit_rejects_an_unknown_window(params):
     assert refit_windows({**cfg, "refit": "test, final"}) == {"test", "final"}
 
 
+def same_weights(a, b) -> bool:
+    first, second = a.state_dict(), b.state_dict()
+    return first.keys() == second.keys() and all(first[k].equal(second[k]) for k in first)
+
+
+@pytest.mark.parametrize("model", ["sasrec", "bert4rec"])
+def test_ensemble_averages_the_probabilities_of_differently_seeded_members(folds, params, model):
+    args = (folds["fold_gen_train"], folds["fold_rerank_gt"], folds["items"], folds["interactions"])
+    single, _ = fit_generator(*args, tiny(params, model, epochs=1))
+    cfg = tiny(params, model, epochs=1, ensemble=3)
+    fitted, _ = fit_generator(*args, cfg)
+    assert len(fitted.members) == 2
+    assert same_weights(fitted.module, single.module)  # the first member is the single model
+    assert not any(same_weights(fitted.module, m) for m in fitted.members)  # seeds seed+1, seed+2
+    history = folds["fold_test_history"]
+    candidates = recommend(fitted, history, cfg)
+    k = cfg["candidates_k"]
+    assert (candidates.groupby("user_id").size() == k).all()
+    assert candidates.merge(history[["user_id", "item_id"]], on=["user_id", "item_id"]).empty
+    # mean probabilities: in (0, 1], at most 1 per user, decreasing with rank
+    assert candidates["score"].between(0, 1, inclusive="right").all()
+    assert (candidates.groupby("user_id")["score"].sum() <= 1 + 1e-5).all()
+    assert candidates.groupby("user_id")["score"].apply(lambda s: s.is_monotonic_decreasing).all()
+    refitted = refit_or_reuse(fitted, history, {**cfg, "refit": True}, "test")
+    assert len(refitted.members) == 2 and refitted.members[0] is not fitted.members[0]
+    with pytest.raises(ValueError, match=rf"{model}\.ensemble must be >= 1, got 0"):
+        refit_or_reuse(fitted, history, {**cfg, "refit": True, "ensemble": 0}, "test")
+
+
 def test_vocabulary_covers_catalog_and_events(folds):
     vocab = item_vocabulary(folds["items"], folds["interactions"])
     assert set(folds["interactions"]["item_id"]) <= set(vocab)
@@ -138,3 +172,13 @@ def test_long_sequence_filter_keeps_the_last_events_and_flags_a_no_op(caplog):
     assert "no effect" not in caplog.text
     filter_long_sequences(fold, 10, max_seq_len=10)
     assert "max_train_events=10 >= max_seq_len=10 has no effect" in caplog.text
+
+
+def test_label_smoothing_reaches_the_full_ce_loss_and_padding_stays_ignored(params):
+    from recsys_challenge.pipelines.sequential.models import _backend
+
+    for smoothing in (0.0, 0.1):
+        module = _backend(tiny(params, "sasrec", label_smoothing=smoothing), 50).build()
+        loss = module.model.loss._loss
+        assert loss.label_smoothing == smoothing and loss.ignore_index == 50
+        assert module.model.loss.logits_callback == module.model.get_logits

@@ -80,6 +80,8 @@ class SequentialModel:
     config: dict[str, Any]
     best_epoch: int
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # further ensemble members (seeds seed+1, seed+2, ...); their probabilities are averaged with module's
+    members: list[lightning.LightningModule] = field(default_factory=list)
 
 
 class EpochStats(Callback):
@@ -176,15 +178,16 @@ class SasRecBackend:
             max_sequence_length=cfg["max_seq_len"],
             dropout=cfg["dropout"],
         )
+        smoothing = float(cfg.get("label_smoothing", 0.0))
         losses = {
-            "CE": lambda: CE(ignore_index=self.pad),
+            "CE": lambda: CE(ignore_index=self.pad, label_smoothing=smoothing),
             "CE_sampled": lambda: CESampled(ignore_index=self.pad),
             "BCE": lambda: BCE(),
             "BCE_sampled": lambda: BCESampled(),
         }
         if cfg["loss"] not in losses:
             raise ValueError(f"SASRec loss must be one of {sorted(losses)}, got {cfg['loss']!r}")
-        if cfg["loss"] != "CE":
+        if cfg["loss"] != "CE" or smoothing:
             model.loss = losses[cfg["loss"]]()
             model.loss.logits_callback = model.get_logits
         optimizer = OptimizerFactory(
@@ -496,30 +499,71 @@ def fit(
     history = _history(stats, metrics)
     best_epoch = int(best["epoch"]) if "epoch" in best else int(cfg["epochs"]) - 1
     module.cpu().eval()
-    return SequentialModel(cfg["model"], module, vocab, dict(cfg), best_epoch, history)
+    members = [_train(train, vocab, cfg, seed, best_epoch + 1)[0] for seed in _member_seeds(cfg)[1:]]
+    return SequentialModel(cfg["model"], module, vocab, dict(cfg), best_epoch, history, members)
+
+
+def _member_seeds(cfg: dict[str, Any]) -> list[int]:
+    """One seed per ensemble member: ``seed``, ``seed + 1``, ... (``ensemble`` members, default 1)."""
+    size = int(1 if cfg.get("ensemble") is None else cfg["ensemble"])
+    if size < 1:
+        raise ValueError(f"{cfg.get('name', 'sequential')}.ensemble must be >= 1, got {size}")
+    return [int(cfg["seed"]) + i for i in range(size)]
+
+
+def _train(
+    train: pd.DataFrame, vocab: np.ndarray, cfg: dict[str, Any], seed: int, epochs: int
+) -> tuple[lightning.LightningModule, EpochStats]:
+    """Train one model from scratch for a fixed number of epochs, without validation."""
+    lightning.seed_everything(seed, workers=True, verbose=False)
+    backend = _backend({**cfg, "seed": seed}, len(vocab))
+    module = backend.build()
+    stats = EpochStats()
+    trainer = _trainer(cfg, [stats], epochs, validate=False)
+    _run(backend, trainer, module, "fit", train=training_sequences(train, vocab, cfg))
+    module.cpu().eval()
+    return module, stats
 
 
 def refit(model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any]) -> SequentialModel:
-    """Retrain from scratch on a longer history for the epochs the first fit found best (no validation)."""
-    lightning.seed_everything(int(cfg["seed"]), workers=True, verbose=False)
-    vocab = model.vocab
-    backend = _backend(cfg, len(vocab))
-    module = backend.build()
-    stats = EpochStats()
-    trainer = _trainer(cfg, [stats], model.best_epoch + 1, validate=False)
-    seqs = training_sequences(train, vocab, cfg)
-    _run(backend, trainer, module, "fit", train=seqs)
-    module.cpu().eval()
-    return SequentialModel(model.kind, module, vocab, dict(cfg), model.best_epoch, _history(stats, {}))
+    """Retrain from scratch on a longer history for the epochs the first fit found best (no validation),
+    every ensemble member with its own seed."""
+    trained = [_train(train, model.vocab, cfg, seed, model.best_epoch + 1) for seed in _member_seeds(cfg)]
+    (module, stats), members = trained[0], [m for m, _ in trained[1:]]
+    return SequentialModel(
+        model.kind, module, model.vocab, dict(cfg), model.best_epoch, _history(stats, {}), members
+    )
 
 
 def recommend(model: SequentialModel, history: pd.DataFrame, k: int, cfg: dict[str, Any]) -> pd.DataFrame:
-    """Top-``k`` unseen items for every user of ``history``: user_id, item_id, score, rank (1 = best)."""
+    """Top-``k`` unseen items for every user of ``history``: user_id, item_id, score, rank (1 = best).
+
+    A single model scores with its logits; an ensemble with the mean of its members' probabilities
+    (a per-user softmax over each member's top list, 0 for items outside it).
+    """
+    modules = [model.module, *model.members]
+    k = min(k, len(model.vocab) - 1)
+    if len(modules) == 1:
+        return _ranked(_top_items(model, model.module, history, k, cfg))
+    depth = min(max(2 * k, 100), len(model.vocab) - 1)
+    tops = [_top_items(model, module, history, depth, cfg) for module in modules]
+    probs = []
+    for top in tops:
+        weight = np.exp(top["score"].astype("float64") - top.groupby(QUERY)["score"].transform("max"))
+        probs.append(top.assign(score=weight / weight.groupby(top[QUERY]).transform("sum")))
+    mean = pd.concat(probs).groupby([QUERY, ITEM], as_index=False)["score"].sum()
+    mean["score"] = (mean["score"] / len(modules)).astype("float32")
+    return _ranked(mean, k)
+
+
+def _top_items(
+    model: SequentialModel, module: lightning.LightningModule, history: pd.DataFrame, k: int, cfg: dict
+) -> pd.DataFrame:
+    """One network's top-``k`` unseen items per user (raw item ids, float32 scores)."""
     placement = {key: cfg[key] for key in ("accelerator", "devices") if key in cfg}
     backend = _backend({**model.config, **placement}, len(model.vocab))
-    k = min(k, len(model.vocab) - 1)
     seqs = user_sequences(history, model.vocab)
-    module = copy.deepcopy(model.module)
+    module = copy.deepcopy(module)
     if isinstance(backend, Bert4RecBackend):
         backend.loaders(predict=(seqs, seqs))
     callback = backend.top_items_callback(k)
@@ -529,6 +573,13 @@ def recommend(model: SequentialModel, history: pd.DataFrame, k: int, cfg: dict[s
     top = top[np.isfinite(top["score"].astype(float))]
     top[ITEM] = model.vocab[top[ITEM].astype(int).to_numpy()]
     top["score"] = top["score"].astype("float32")
+    return top
+
+
+def _ranked(top: pd.DataFrame, k: int | None = None) -> pd.DataFrame:
+    """Sort by score within user, keep the best ``k`` and number them 1..k."""
     top = top.sort_values([QUERY, "score"], ascending=[True, False], kind="stable")
     top["rank"] = top.groupby(QUERY).cumcount().astype("int32") + 1
+    if k is not None:
+        top = top[top["rank"] <= k]
     return top[[QUERY, ITEM, "score", "rank"]].reset_index(drop=True).astype({QUERY: "int64", ITEM: "int64"})
