@@ -11,7 +11,9 @@ test window (NDCG/Recall@10, full ranking, seen items removed). ``"_refit": true
 ``"_arms": ["refit"]`` keeps one arm. ``"_fixed": N`` skips validation: N epochs on ``gen_train``
 (reuse) and on ``test_history`` (refit),
 the side-by-side refit-vs-reuse comparison without early-stopping selection.
-Each result is appended to ``benchmarks/results/sequential_tuning.jsonl``.
+Each result is appended to ``benchmarks/results/sequential_tuning.jsonl``; each arm's test-window top 100
+goes to ``benchmarks/.work/<protocol>/tuning/<name>_<arm>.parquet`` for ``ensemble_sequential.py``.
+``"ensemble": N`` trains N seeds per fit (the pipeline's ``ensemble``).
 """
 
 from __future__ import annotations
