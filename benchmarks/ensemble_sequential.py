@@ -3,8 +3,8 @@
     python benchmarks/ensemble_sequential.py f80_seed7_refit f80_seed42_refit ...
 
 Each name is a top-100 file written by ``tune_sequential.py`` under
-``benchmarks/.work/<protocol>/tuning/``. Scores become per-user softmax probabilities over the top 100
-(a CE-trained model's logits are log-probabilities up to a per-user constant) and are averaged.
+``benchmarks/.work/<protocol>/tuning/``; they are averaged as the pipeline's ``ensemble`` does
+(``models.mean_probabilities``).
 """
 
 from __future__ import annotations
@@ -13,19 +13,12 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from recsys_challenge.evaluation import ranking_metrics
+from recsys_challenge.pipelines.sequential.models import mean_probabilities, ranked
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def probabilities(top: pd.DataFrame) -> pd.DataFrame:
-    """Per-user softmax of the scores of one run's top list."""
-    shifted = top["score"] - top.groupby("user_id")["score"].transform("max")
-    weight = np.exp(shifted.astype("float64"))
-    return top.assign(prob=weight / weight.groupby(top["user_id"]).transform("sum"))
 
 
 def main() -> None:
@@ -35,14 +28,11 @@ def main() -> None:
     args = parser.parse_args()
     work = ROOT / "benchmarks" / ".work" / args.protocol
     truth = pd.read_parquet(work / "data" / "05_model_input" / "folds" / "test_gt.parquet")
-    runs = [probabilities(pd.read_parquet(work / "tuning" / f"{n}.parquet")) for n in args.names]
+    runs = [pd.read_parquet(work / "tuning" / f"{n}.parquet") for n in args.names]
     for name, run in zip(args.names, runs, strict=True):
-        m = ranking_metrics(run.assign(score=run["prob"]), truth, [10])
+        m = ranking_metrics(run, truth, [10])
         print(name, round(m["ndcg_10"], 4), round(m["recall_10"], 4))
-    merged = pd.concat(runs).groupby(["user_id", "item_id"], as_index=False)["prob"].sum()
-    merged = merged.sort_values(["user_id", "prob"], ascending=[True, False])
-    merged["rank"] = merged.groupby("user_id").cumcount() + 1
-    m = ranking_metrics(merged.rename(columns={"prob": "score"}), truth, [10])
+    m = ranking_metrics(ranked(mean_probabilities(runs)), truth, [10])
     scores = {k: round(m[k], 4) for k in ("ndcg_10", "recall_10")}
     print(json.dumps({"ensemble": args.names, **scores}))
 

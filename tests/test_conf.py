@@ -6,6 +6,7 @@ import pytest
 from kedro.config import OmegaConfigLoader
 
 from recsys_challenge.pipelines.sequential import MODELS
+from recsys_challenge.pipelines.sequential.models import _member_seeds
 from recsys_challenge.pipelines.sequential.nodes import refit_windows
 from tests.conftest import PROJECT_ROOT
 
@@ -24,7 +25,7 @@ def test_env_parameters_resolve_to_valid_sequential_blocks(env):
         block = params[name]
         assert block["name"] == name and block["model"] in {"sasrec", "bert4rec"}
         refit_windows(block)  # raises on unknown window names
-        assert int(block.get("ensemble") or 1) >= 1
+        assert len(_member_seeds(block)) >= 1  # raises on an ensemble size below 1
         if block.get("max_train_events") is not None:
             # otherwise the long-sequence filter is a no-op (training already keeps max_seq_len events)
             assert block["max_train_events"] < block["max_seq_len"], (env, name)

@@ -499,7 +499,7 @@ def fit(
     history = _history(stats, metrics)
     best_epoch = int(best["epoch"]) if "epoch" in best else int(cfg["epochs"]) - 1
     module.cpu().eval()
-    members = [_train(train, vocab, cfg, seed, best_epoch + 1)[0] for seed in _member_seeds(cfg)[1:]]
+    members = [_train(seqs, vocab, cfg, seed, best_epoch + 1)[0] for seed in _member_seeds(cfg)[1:]]
     return SequentialModel(cfg["model"], module, vocab, dict(cfg), best_epoch, history, members)
 
 
@@ -512,15 +512,15 @@ def _member_seeds(cfg: dict[str, Any]) -> list[int]:
 
 
 def _train(
-    train: pd.DataFrame, vocab: np.ndarray, cfg: dict[str, Any], seed: int, epochs: int
+    seqs: pd.Series, vocab: np.ndarray, cfg: dict[str, Any], seed: int, epochs: int
 ) -> tuple[lightning.LightningModule, EpochStats]:
-    """Train one model from scratch for a fixed number of epochs, without validation."""
+    """Train one model from scratch on ``training_sequences`` for a fixed number of epochs, no validation."""
     lightning.seed_everything(seed, workers=True, verbose=False)
     backend = _backend({**cfg, "seed": seed}, len(vocab))
     module = backend.build()
     stats = EpochStats()
     trainer = _trainer(cfg, [stats], epochs, validate=False)
-    _run(backend, trainer, module, "fit", train=training_sequences(train, vocab, cfg))
+    _run(backend, trainer, module, "fit", train=seqs)
     module.cpu().eval()
     return module, stats
 
@@ -528,7 +528,8 @@ def _train(
 def refit(model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any]) -> SequentialModel:
     """Retrain from scratch on a longer history for the epochs the first fit found best (no validation),
     every ensemble member with its own seed."""
-    trained = [_train(train, model.vocab, cfg, seed, model.best_epoch + 1) for seed in _member_seeds(cfg)]
+    seqs = training_sequences(train, model.vocab, cfg)
+    trained = [_train(seqs, model.vocab, cfg, seed, model.best_epoch + 1) for seed in _member_seeds(cfg)]
     (module, stats), members = trained[0], [m for m, _ in trained[1:]]
     return SequentialModel(
         model.kind, module, model.vocab, dict(cfg), model.best_epoch, _history(stats, {}), members
@@ -538,31 +539,35 @@ def refit(model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any]) -> S
 def recommend(model: SequentialModel, history: pd.DataFrame, k: int, cfg: dict[str, Any]) -> pd.DataFrame:
     """Top-``k`` unseen items for every user of ``history``: user_id, item_id, score, rank (1 = best).
 
-    A single model scores with its logits; an ensemble with the mean of its members' probabilities
-    (a per-user softmax over each member's top list, 0 for items outside it).
+    A single model scores with its logits; an ensemble with the mean of its members' probabilities.
     """
     modules = [model.module, *model.members]
     k = min(k, len(model.vocab) - 1)
+    seqs = user_sequences(history, model.vocab)
     if len(modules) == 1:
-        return _ranked(_top_items(model, model.module, history, k, cfg))
+        return ranked(_top_items(model, model.module, seqs, k, cfg))
     depth = min(max(2 * k, 100), len(model.vocab) - 1)
-    tops = [_top_items(model, module, history, depth, cfg) for module in modules]
+    return ranked(mean_probabilities([_top_items(model, m, seqs, depth, cfg) for m in modules]), k)
+
+
+def mean_probabilities(tops: list[pd.DataFrame]) -> pd.DataFrame:
+    """Average of several models' top lists: each becomes a per-user softmax of its scores (a CE model's
+    logits are log-probabilities up to a per-user constant), items outside a list count 0."""
     probs = []
     for top in tops:
         weight = np.exp(top["score"].astype("float64") - top.groupby(QUERY)["score"].transform("max"))
-        probs.append(top.assign(score=weight / weight.groupby(top[QUERY]).transform("sum")))
+        probs.append(top[[QUERY, ITEM]].assign(score=weight / weight.groupby(top[QUERY]).transform("sum")))
     mean = pd.concat(probs).groupby([QUERY, ITEM], as_index=False)["score"].sum()
-    mean["score"] = (mean["score"] / len(modules)).astype("float32")
-    return _ranked(mean, k)
+    mean["score"] = (mean["score"] / len(tops)).astype("float32")
+    return mean
 
 
 def _top_items(
-    model: SequentialModel, module: lightning.LightningModule, history: pd.DataFrame, k: int, cfg: dict
+    model: SequentialModel, module: lightning.LightningModule, seqs: pd.Series, k: int, cfg: dict
 ) -> pd.DataFrame:
-    """One network's top-``k`` unseen items per user (raw item ids, float32 scores)."""
+    """One network's top-``k`` unseen items per user of ``seqs`` (raw item ids, float32 scores)."""
     placement = {key: cfg[key] for key in ("accelerator", "devices") if key in cfg}
     backend = _backend({**model.config, **placement}, len(model.vocab))
-    seqs = user_sequences(history, model.vocab)
     module = copy.deepcopy(module)
     if isinstance(backend, Bert4RecBackend):
         backend.loaders(predict=(seqs, seqs))
@@ -576,7 +581,7 @@ def _top_items(
     return top
 
 
-def _ranked(top: pd.DataFrame, k: int | None = None) -> pd.DataFrame:
+def ranked(top: pd.DataFrame, k: int | None = None) -> pd.DataFrame:
     """Sort by score within user, keep the best ``k`` and number them 1..k."""
     top = top.sort_values([QUERY, "score"], ascending=[True, False], kind="stable")
     top["rank"] = top.groupby(QUERY).cumcount().astype("int32") + 1
