@@ -30,3 +30,4 @@ def test_env_parameters_resolve_to_valid_sequential_blocks(env):
             # otherwise the long-sequence filter is a no-op (training already keeps max_seq_len events)
             assert block["max_train_events"] < block["max_seq_len"], (env, name)
         assert 0 < block["patience"] <= block["epochs"], (env, name)
+        assert block.get("train_stride") is None or block["train_stride"] >= 1, (env, name)

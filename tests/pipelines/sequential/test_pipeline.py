@@ -10,7 +10,11 @@ from kedro.runner import SequentialRunner
 from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 
 from recsys_challenge.pipelines.sequential import MODELS, create_pipeline
-from recsys_challenge.pipelines.sequential.models import filter_long_sequences, item_vocabulary
+from recsys_challenge.pipelines.sequential.models import (
+    filter_long_sequences,
+    item_vocabulary,
+    training_windows,
+)
 from recsys_challenge.pipelines.sequential.nodes import (
     fit_generator,
     recommend,
@@ -182,3 +186,32 @@ def test_label_smoothing_reaches_the_full_ce_loss_and_padding_stays_ignored(para
         loss = module.model.loss._loss
         assert loss.label_smoothing == smoothing and loss.ignore_index == 50
         assert module.model.loss.logits_callback == module.model.get_logits
+
+
+def test_training_windows_cover_long_histories_once_per_stride():
+    seqs = pd.Series([list(range(10)), [1, 2, 3]], index=[5, 6])
+    assert training_windows(seqs, 4, None).to_dict() == {5: [6, 7, 8, 9], 6: [1, 2, 3]}
+    # windows end 4 events apart, the oldest starts the history, a short one is kept whole
+    assert training_windows(seqs, 4, 4).tolist() == [[6, 7, 8, 9], [2, 3, 4, 5], [0, 1, 2, 3], [1, 2, 3]]
+    assert training_windows(seqs, 4, 3).tolist() == [[6, 7, 8, 9], [3, 4, 5, 6], [0, 1, 2, 3], [1, 2, 3]]
+    with pytest.raises(ValueError, match="train_stride must be >= 1 or null, got 0"):
+        training_windows(seqs, 4, 0)
+
+
+@pytest.mark.parametrize("model", ["sasrec", "bert4rec"])
+def test_training_windows_add_rows_and_still_yield_unseen_candidates(folds, params, model):
+    from recsys_challenge.pipelines.sequential.models import training_sequences
+
+    cfg = tiny(params, model, epochs=1, max_seq_len=8, train_stride=4)
+    vocab = item_vocabulary(folds["items"], folds["interactions"])
+    seqs = training_sequences(folds["fold_gen_train"], vocab, cfg)
+    assert len(training_windows(seqs, 9, 4)) > len(seqs)  # the sample has histories over 9 events
+    args = (folds["fold_gen_train"], folds["fold_rerank_gt"], folds["items"], folds["interactions"])
+    plain, _ = fit_generator(*args, {**cfg, "train_stride": None})
+    fitted, history = fit_generator(*args, cfg)
+    assert not same_weights(fitted.module, plain.module)  # the extra windows were trained on
+    assert 0.0 <= history["ndcg@10"].iloc[0] <= 1.0
+    history = folds["fold_test_history"]
+    candidates = recommend(fitted, history, cfg)
+    assert (candidates.groupby("user_id").size() == cfg["candidates_k"]).all()
+    assert candidates.merge(history[["user_id", "item_id"]], on=["user_id", "item_id"]).empty

@@ -63,6 +63,22 @@ def filter_long_sequences(
     return fold[position_from_end <= max_events]
 
 
+def training_windows(seqs: pd.Series, length: int, stride: int | None) -> pd.Series:
+    """Training rows of at most ``length`` events: each sequence's last ``length`` and, with a ``stride``,
+    also the windows ending ``stride``, ``2 * stride``, ... events earlier, so a long history's past
+    is learnt from too (a model reads only its last ``length`` events). Windows get fresh integer ids."""
+    if stride is None:
+        return seqs.map(lambda s: s[-length:])
+    if int(stride) < 1:
+        raise ValueError(f"train_stride must be >= 1 or null, got {stride}")
+    rows = []
+    for seq in seqs:
+        # full windows ending above ``length``, then the oldest (or the whole sequence when short)
+        ends = [*range(len(seq), length, -int(stride)), min(len(seq), length)]
+        rows.extend(seq[max(end - length, 0) : end] for end in ends)
+    return pd.Series(rows, index=pd.RangeIndex(len(rows)), dtype=object)
+
+
 def training_sequences(train: pd.DataFrame, vocab: np.ndarray, cfg: dict[str, Any]) -> pd.Series:
     """The sequences a model trains on: the long-sequence filter of ``cfg``, then per-user sequences."""
     kept = filter_long_sequences(train, cfg.get("max_train_events"), cfg.get("max_seq_len"))
@@ -231,9 +247,9 @@ class SasRecBackend:
         batch = self.cfg["batch_size"]
         paths, metadata = {}, {}
         if train is not None:
-            frame = pd.DataFrame(
-                {QUERY: train.index, ITEM: train.map(lambda s: s[-(length + 1) :]).to_numpy()}
-            )
+            # inputs and their next-item targets: windows of max_seq_len + 1 events
+            rows = training_windows(train, length + 1, self.cfg.get("train_stride"))
+            frame = pd.DataFrame({QUERY: rows.index, ITEM: rows.to_numpy()})
             paths["train_path"] = self._write(frame, tmp / "train.parquet")
             metadata["train"] = self._meta(length + 1, {})
         if valid is not None:
@@ -367,8 +383,9 @@ class Bert4RecBackend:
         length = self.cfg["max_seq_len"]
         out: dict[str, Any] = {}
         if train is not None:
+            rows = training_windows(train, length, self.cfg.get("train_stride"))
             dataset = Bert4RecTrainingDataset(
-                self._sequential(train), length, mask_prob=self.cfg.get("mask_prob", 0.15)
+                self._sequential(rows), length, mask_prob=self.cfg.get("mask_prob", 0.15)
             )
             out["train_dataloaders"] = self._loader(dataset, shuffle=True)
         if valid is not None:
