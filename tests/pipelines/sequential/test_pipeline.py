@@ -140,12 +140,15 @@ def same_weights(a, b) -> bool:
 
 
 @pytest.mark.parametrize("model", ["sasrec", "bert4rec"])
-def test_ensemble_averages_the_probabilities_of_differently_seeded_members(folds, params, model):
+def test_ensemble_averages_the_probabilities_of_differently_seeded_members(folds, params, model, tmp_path):
     args = (folds["fold_gen_train"], folds["fold_rerank_gt"], folds["items"], folds["interactions"])
     single, _ = fit_generator(*args, tiny(params, model, epochs=1))
-    cfg = tiny(params, model, epochs=1, ensemble=3)
+    cfg = tiny(params, model, epochs=1, ensemble=3, checkpoint_dir=str(tmp_path))
     fitted, _ = fit_generator(*args, cfg)
-    assert len(fitted.members) == 2
+    assert len(fitted.members) == 2 and fitted.member_epochs == [0, 0]
+    # every member is early-stopped on its own, with its own checkpoints
+    seed = cfg["seed"]
+    assert all((tmp_path / f"seed_{seed + i}" / "best.ckpt").exists() for i in (1, 2))
     assert same_weights(fitted.module, single.module)  # the first member is the single model
     assert not any(same_weights(fitted.module, m) for m in fitted.members)  # seeds seed+1, seed+2
     history = folds["fold_test_history"]
@@ -159,6 +162,7 @@ def test_ensemble_averages_the_probabilities_of_differently_seeded_members(folds
     assert candidates.groupby("user_id")["score"].apply(lambda s: s.is_monotonic_decreasing).all()
     refitted = refit_or_reuse(fitted, history, {**cfg, "refit": True}, "test")
     assert len(refitted.members) == 2 and refitted.members[0] is not fitted.members[0]
+    assert refitted.member_epochs == fitted.member_epochs
     with pytest.raises(ValueError, match=rf"{model}\.ensemble must be >= 1, got 0"):
         refit_or_reuse(fitted, history, {**cfg, "refit": True, "ensemble": 0}, "test")
 

@@ -98,6 +98,7 @@ class SequentialModel:
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
     # further ensemble members (seeds seed+1, seed+2, ...); their probabilities are averaged with module's
     members: list[lightning.LightningModule] = field(default_factory=list)
+    member_epochs: list[int] = field(default_factory=list)  # each member's own best epoch
 
 
 class EpochStats(Callback):
@@ -489,12 +490,32 @@ def fit(
     cfg: dict[str, Any],
     checkpoint_dir: str | None = None,
 ) -> SequentialModel:
-    """Train with per-epoch validation on ``valid_truth``, early stopping and best-epoch checkpointing."""
+    """Train with per-epoch validation on ``valid_truth``, early stopping and best-epoch checkpointing;
+    every ensemble member is early-stopped on its own (its checkpoints under ``seed_<seed>/``)."""
+    seqs = training_sequences(train, vocab, cfg)
+    truth = user_sequences(valid_truth, vocab)
+    fitted = []
+    for i, seed in enumerate(_member_seeds(cfg)):
+        folder = str(Path(checkpoint_dir) / f"seed_{seed}") if checkpoint_dir and i else checkpoint_dir
+        # only the first member resumes from a given checkpoint
+        member_cfg = {**cfg, "seed": seed, "resume_from": cfg.get("resume_from") if i == 0 else None}
+        fitted.append(_fit_one(seqs, truth, vocab, member_cfg, folder))
+        if i:
+            logger.info("ensemble member seed %d: best epoch %d", seed, fitted[-1][1])
+    (module, best_epoch, history), others = fitted[0], fitted[1:]
+    return SequentialModel(
+        cfg["model"], module, vocab, dict(cfg), best_epoch, history,
+        members=[m for m, _, _ in others], member_epochs=[e for _, e, _ in others],
+    )  # fmt: skip
+
+
+def _fit_one(
+    seqs: pd.Series, truth: pd.Series, vocab: np.ndarray, cfg: dict[str, Any], checkpoint_dir: str | None
+) -> tuple[lightning.LightningModule, int, pd.DataFrame]:
+    """One early-stopped network: its best-epoch weights, that epoch and its per-epoch history."""
     lightning.seed_everything(int(cfg["seed"]), workers=True, verbose=False)
     backend = _backend(cfg, len(vocab))
     module = backend.build()
-    seqs = training_sequences(train, vocab, cfg)
-    truth = user_sequences(valid_truth, vocab)
     monitor = f"ndcg@{cfg['monitor_k']}"
     stats, recorder = EpochStats(), LegacyMetricsRecorder()
     data = {"train": seqs, "valid": (seqs, truth, seqs)}
@@ -512,12 +533,10 @@ def fit(
         _run(backend, trainer, module, "fit", ckpt_path=cfg.get("resume_from"), **data)
         best = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)
         module.load_state_dict(best["state_dict"])
-    metrics = _validation_metrics(metrics_cb, recorder.rows)
-    history = _history(stats, metrics)
+    history = _history(stats, _validation_metrics(metrics_cb, recorder.rows))
     best_epoch = int(best["epoch"]) if "epoch" in best else int(cfg["epochs"]) - 1
     module.cpu().eval()
-    members = [_train(seqs, vocab, cfg, seed, best_epoch + 1)[0] for seed in _member_seeds(cfg)[1:]]
-    return SequentialModel(cfg["model"], module, vocab, dict(cfg), best_epoch, history, members)
+    return module, best_epoch, history
 
 
 def _member_seeds(cfg: dict[str, Any]) -> list[int]:
@@ -543,13 +562,18 @@ def _train(
 
 
 def refit(model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any]) -> SequentialModel:
-    """Retrain from scratch on a longer history for the epochs the first fit found best (no validation),
-    every ensemble member with its own seed."""
+    """Retrain from scratch on a longer history, no validation: every ensemble member with its own seed,
+    for the epochs its own fit found best (a member without a recorded epoch uses the first's)."""
     seqs = training_sequences(train, model.vocab, cfg)
-    trained = [_train(seqs, model.vocab, cfg, seed, model.best_epoch + 1) for seed in _member_seeds(cfg)]
+    seeds = _member_seeds(cfg)
+    epochs = [model.best_epoch, *model.member_epochs][: len(seeds)]
+    epochs += [model.best_epoch] * (len(seeds) - len(epochs))
+    trained = [
+        _train(seqs, model.vocab, cfg, seed, best + 1) for seed, best in zip(seeds, epochs, strict=True)
+    ]
     (module, stats), members = trained[0], [m for m, _ in trained[1:]]
     return SequentialModel(
-        model.kind, module, model.vocab, dict(cfg), model.best_epoch, _history(stats, {}), members
+        model.kind, module, model.vocab, dict(cfg), model.best_epoch, _history(stats, {}), members, epochs[1:]
     )
 
 
