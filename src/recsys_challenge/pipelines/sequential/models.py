@@ -501,7 +501,7 @@ def fit(
         member_cfg = {**cfg, "seed": seed, "resume_from": cfg.get("resume_from") if i == 0 else None}
         fitted.append(_fit_one(seqs, truth, vocab, member_cfg, folder))
         if i:
-            logger.info("ensemble member seed %d: best epoch %d", seed, fitted[-1][1])
+            logger.info("ensemble member seed %d peaked after %d epochs", seed, fitted[-1][1] + 1)
     (module, best_epoch, history), others = fitted[0], fitted[1:]
     return SequentialModel(
         cfg["model"], module, vocab, dict(cfg), best_epoch, history,
