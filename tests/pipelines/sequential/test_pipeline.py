@@ -13,6 +13,7 @@ from recsys_challenge.pipelines.sequential import MODELS, create_pipeline
 from recsys_challenge.pipelines.sequential.models import (
     filter_long_sequences,
     item_vocabulary,
+    training_sequences,
     training_windows,
 )
 from recsys_challenge.pipelines.sequential.nodes import (
@@ -204,8 +205,6 @@ def test_training_windows_cover_long_histories_once_per_stride():
 
 @pytest.mark.parametrize("model", ["sasrec", "bert4rec"])
 def test_training_windows_add_rows_and_still_yield_unseen_candidates(folds, params, model):
-    from recsys_challenge.pipelines.sequential.models import training_sequences
-
     cfg = tiny(params, model, epochs=1, max_seq_len=8, train_stride=4)
     vocab = item_vocabulary(folds["items"], folds["interactions"])
     seqs = training_sequences(folds["fold_gen_train"], vocab, cfg)

@@ -500,8 +500,7 @@ def fit(
         # only the first member resumes from a given checkpoint
         member_cfg = {**cfg, "seed": seed, "resume_from": cfg.get("resume_from") if i == 0 else None}
         fitted.append(_fit_one(seqs, truth, vocab, member_cfg, folder))
-        if i:
-            logger.info("ensemble member seed %d peaked after %d epochs", seed, fitted[-1][1] + 1)
+        logger.info("seed %d peaked after %d epochs", seed, fitted[-1][1] + 1)
     (module, best_epoch, history), others = fitted[0], fitted[1:]
     return SequentialModel(
         cfg["model"], module, vocab, dict(cfg), best_epoch, history,
@@ -566,8 +565,7 @@ def refit(model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any]) -> S
     for the epochs its own fit found best (a member without a recorded epoch uses the first's)."""
     seqs = training_sequences(train, model.vocab, cfg)
     seeds = _member_seeds(cfg)
-    epochs = [model.best_epoch, *model.member_epochs][: len(seeds)]
-    epochs += [model.best_epoch] * (len(seeds) - len(epochs))
+    epochs = [model.best_epoch, *model.member_epochs, *[model.best_epoch] * len(seeds)][: len(seeds)]
     trained = [
         _train(seqs, model.vocab, cfg, seed, best + 1) for seed, best in zip(seeds, epochs, strict=True)
     ]
