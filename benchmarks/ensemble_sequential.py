@@ -4,7 +4,7 @@
 
 Each name is a top-100 file written by ``tune_sequential.py`` under
 ``benchmarks/.work/<protocol>/tuning/``; they are averaged as the pipeline's ``ensemble`` does
-(``models.mean_probabilities``).
+(``inference.mean_probabilities``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from recsys_challenge.core import ranked
 from recsys_challenge.evaluation import ranking_metrics
-from recsys_challenge.pipelines.sequential.models import mean_probabilities, ranked
+from recsys_challenge.pipelines.sequential.inference import mean_probabilities
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -102,7 +102,7 @@ def collect(project: Path) -> list[dict]:
             history = pd.read_csv(history_file)
             row.update(
                 epochs=int(history["epoch"].max()) + 1,
-                best_epoch=int(history["best_epoch"].iloc[0]) + 1,
+                best_epoch=int(history["best_epoch"].iloc[0]),  # counted from 1
                 s_per_epoch=float(history["epoch_seconds"].median()),
                 fit_s=float(history["fit_seconds"].iloc[0]),
             )
@@ -137,6 +137,7 @@ def plain_replay_epochs(
     import pyarrow as pa
     import pyarrow.parquet as pq
     import torch
+    from lightning.pytorch.loggers import CSVLogger
     from replay.data import FeatureHint, FeatureSource, FeatureType
     from replay.data.nn import ParquetModule, TensorFeatureInfo, TensorFeatureSource, TensorSchema
     from replay.nn.lightning import LightningModule
@@ -146,7 +147,7 @@ def plain_replay_epochs(
     from replay.nn.sequential import SasRec
     from replay.nn.transform.template import make_default_sasrec_transforms
 
-    from recsys_challenge.pipelines.sequential.models import EpochStats
+    from recsys_challenge.pipelines.sequential.training import EpochSeconds, history
 
     lightning.seed_everything(cfg["seed"], verbose=False)
     n, length = len(vocab), cfg["max_seq_len"]
@@ -226,7 +227,6 @@ def plain_replay_epochs(
         module = LightningModule(
             model, optimizer_factory=OptimizerFactory(learning_rate=cfg["learning_rate"])
         )
-        stats = EpochStats()
         metrics = ComputeMetricsCallback(
             metrics=["ndcg", "recall", "map"],
             ks=list(cfg["ks"]),
@@ -236,8 +236,8 @@ def plain_replay_epochs(
         )
         trainer = lightning.Trainer(
             max_epochs=epochs,
-            callbacks=[metrics, stats],
-            logger=False,
+            callbacks=[metrics, EpochSeconds()],
+            logger=CSVLogger(f"{tmp}/log", name="", version=""),
             enable_checkpointing=False,
             enable_progress_bar=False,
             num_sanity_val_steps=0,
@@ -245,15 +245,15 @@ def plain_replay_epochs(
             enable_model_summary=False,
         )
         trainer.fit(module, datamodule=dm)
-    return [r["epoch_seconds"] for r in stats.rows]
+        return history(f"{tmp}/log")["epoch_seconds"].tolist()
 
 
 def overhead(project: Path, epochs: int, rounds: int = 2) -> dict[str, float]:
     """Median seconds/epoch of plain RePlay vs the pipeline's training node, interleaved A/B rounds."""
     from kedro.config import OmegaConfigLoader
 
-    from recsys_challenge.pipelines.sequential import models
     from recsys_challenge.pipelines.sequential.nodes import fit_generator
+    from recsys_challenge.pipelines.sequential.sequences import item_vocabulary
 
     loader = OmegaConfigLoader(
         str(project / "conf"),
@@ -269,7 +269,7 @@ def overhead(project: Path, epochs: int, rounds: int = 2) -> dict[str, float]:
     )
     items = pd.read_parquet(project / "data" / "03_primary" / "items.parquet")
     interactions = pd.read_parquet(project / "data" / "03_primary" / "interactions.parquet")
-    vocab = models.item_vocabulary(items, interactions)
+    vocab = item_vocabulary(items, interactions)
     plain, ours = [], []
     for _ in range(rounds):
         plain += plain_replay_epochs(gen_train, rerank_gt, vocab, cfg, epochs)[1:]  # epoch 0 warms caches

@@ -4,7 +4,7 @@
     python benchmarks/tune_sequential.py NAME '{"dropout": 0.5}' --threads 1
     python benchmarks/tune_sequential.py b_long '{"_block": "bert4rec", "epochs": 300, "patience": 40}'
 
-Uses the pipeline's own training code (``pipelines/sequential/models.py``): fit on ``gen_train`` with
+Uses the pipeline's own training code (``pipelines/sequential/training.py``): fit on ``gen_train`` with
 per-epoch validation and early stopping on ``rerank_gt``, then score ``test_history`` and measure the
 test window (NDCG/Recall@10, full ranking, seen items removed). ``"_refit": true`` also retrains on
 ``test_history`` for the best epoch count (the pipeline's ``refit: true``) and reports both.
@@ -29,7 +29,9 @@ import torch
 import yaml
 
 from recsys_challenge.evaluation import ranking_metrics
-from recsys_challenge.pipelines.sequential import models
+from recsys_challenge.pipelines.sequential import inference, training
+from recsys_challenge.pipelines.sequential.sequences import item_vocabulary
+from recsys_challenge.pipelines.sequential.training import Member, SequentialModel
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {"progress_bar": False, "epochs": 150, "patience": 20, "max_seq_len": 100}
@@ -62,27 +64,27 @@ def main() -> None:
     params = yaml.safe_load((ROOT / "conf" / "base" / "parameters_sequential.yml").read_text())
     cfg = {**params[block], **BASE, **overrides}
 
-    vocab = models.item_vocabulary(items, interactions)
+    vocab = item_vocabulary(items, interactions)
     result = {"name": args.name, "protocol": args.protocol, "block": block, "overrides": overrides}
     start = time.perf_counter()
     if fixed:
-        model = models.SequentialModel(cfg["model"], None, vocab, cfg, int(fixed) - 1)
+        model = SequentialModel(vocab, cfg, [Member(None, int(fixed))])
         if "reuse" in arms:
-            model = models.refit(model, fold["gen_train"], cfg)
+            model = training.refit(model, fold["gen_train"], cfg)
         result.update(epochs=int(fixed), threads=args.threads)
     else:
-        model = models.fit(fold["gen_train"], fold["rerank_gt"], vocab, cfg)
+        model = training.fit(fold["gen_train"], fold["rerank_gt"], vocab, cfg)
         history = model.history
         result.update(
-            best_epoch=model.best_epoch,
+            best_epoch=model.epochs,
             epochs_run=len(history),
             threads=args.threads,
             val_ndcg_10=round(float(history["ndcg@10"].max()), 4),
         )
     result["fit_s"] = round(time.perf_counter() - start)
     for tag in arms:
-        scorer = models.refit(model, fold["test_history"], cfg) if tag == "refit" else model
-        top = models.recommend(scorer, fold["test_history"], 100, cfg)
+        scorer = training.refit(model, fold["test_history"], cfg) if tag == "refit" else model
+        top = inference.recommend(scorer, fold["test_history"], 100, cfg)
         # kept for score-level ensembles of several runs (benchmarks/ensemble_sequential.py)
         saved = ROOT / "benchmarks" / ".work" / args.protocol / "tuning" / f"{args.name}_{tag}.parquet"
         saved.parent.mkdir(parents=True, exist_ok=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from kedro.config import OmegaConfigLoader
 
 from recsys_challenge.pipelines.sequential import MODELS
-from recsys_challenge.pipelines.sequential.models import _member_seeds
+from recsys_challenge.pipelines.sequential.backends import backend_for
 from recsys_challenge.pipelines.sequential.nodes import refit_windows
+from recsys_challenge.pipelines.sequential.sequences import long_filter_is_noop, training_windows
+from recsys_challenge.pipelines.sequential.training import member_seeds
 from tests.conftest import PROJECT_ROOT
 
 ENVS = sorted(
@@ -24,10 +27,12 @@ def test_env_parameters_resolve_to_valid_sequential_blocks(env):
     for name in MODELS:
         block = params[name]
         assert block["name"] == name and block["model"] in {"sasrec", "bert4rec"}
-        refit_windows(block)  # raises on unknown window names
-        assert len(_member_seeds(block)) >= 1  # raises on an ensemble size below 1
-        if block.get("max_train_events") is not None:
-            # otherwise the long-sequence filter is a no-op (training already keeps max_seq_len events)
-            assert block["max_train_events"] < block["max_seq_len"], (env, name)
+        # each of these raises on a value the training would reject
+        refit_windows(block)
+        member_seeds(block)
+        backend = backend_for(block, 10)
+        backend.build()  # loss and optimizer settings
+        training_windows(pd.Series([[1, 2, 3]]), 2, block.get("train_stride"))
+        # a long-sequence filter that removes nothing a training row reads is a configuration mistake
+        assert not long_filter_is_noop(block, backend.train_window), (env, name)
         assert 0 < block["patience"] <= block["epochs"], (env, name)
-        assert block.get("train_stride") is None or block["train_stride"] >= 1, (env, name)

@@ -8,13 +8,12 @@ from typing import Any
 
 import pandas as pd
 
+from recsys_challenge.core import LATER_WINDOWS
 from recsys_challenge.evaluation import check_candidates
 
-from . import models
-from .models import SequentialModel
-
-# later windows in time order; each reuses or refits the model of the window before it
-LATER_WINDOWS = ("test", "final")
+from . import inference, training
+from .sequences import item_vocabulary
+from .training import SequentialModel
 
 
 def fit_generator(
@@ -28,10 +27,11 @@ def fit_generator(
 
     Returns the best-epoch model and its per-epoch history (loss, seconds, validation metrics).
     """
-    vocab = models.item_vocabulary(items, interactions)
+    vocab = item_vocabulary(items, interactions)
     start = time.perf_counter()
-    model = models.fit(gen_train, rerank_gt, vocab, config, checkpoint_dir=config.get("checkpoint_dir"))
-    history = model.history.assign(fit_seconds=time.perf_counter() - start, best_epoch=model.best_epoch)
+    model = training.fit(gen_train, rerank_gt, vocab, config, checkpoint_dir=config.get("checkpoint_dir"))
+    # best_epoch counts from 1: the epochs a refit trains for
+    history = model.history.assign(fit_seconds=time.perf_counter() - start, best_epoch=model.epochs)
     return model, history
 
 
@@ -57,7 +57,7 @@ def refit_or_reuse(
 ) -> SequentialModel:
     """For a later window: retrain from scratch on its longer history (window listed in ``refit``) or
     reuse the previous window's model, which then scores the longer histories as they are (faster)."""
-    return models.refit(model, history, config) if window in refit_windows(config) else model
+    return training.refit(model, history, config) if window in refit_windows(config) else model
 
 
 def window_refitter(window: str) -> Callable[..., SequentialModel]:
@@ -74,6 +74,6 @@ def window_refitter(window: str) -> Callable[..., SequentialModel]:
 def recommend(model: SequentialModel, history: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
     """Top-K unseen candidates per user of ``history`` (user_id, item_id, score, rank)."""
     k = int(config["candidates_k"])
-    candidates = models.recommend(model, history, k, config)
+    candidates = inference.recommend(model, history, k, config)
     check_candidates(candidates, history, k, source=f"{config['model']} candidates")
     return candidates

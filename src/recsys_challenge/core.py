@@ -1,0 +1,72 @@
+"""One home for the names every pipeline shares: columns, windows, ranking and MLflow helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+# ----------------------------------------------------------------------------- columns
+QUERY, ITEM = "user_id", "item_id"
+RATING, TIMESTAMP = "rating", "timestamp"
+ORDER = "order"  # per-user 0..n-1 position with deterministic tie-breaking (data_processing)
+KEY = [QUERY, ITEM]
+CANDIDATE_COLUMNS = [QUERY, ITEM, "score", "rank"]
+GENRE_PREFIX = "genre_"
+
+
+def genre_columns(items: pd.DataFrame | Iterable[str]) -> list[str]:
+    """The ``genre_*`` flag columns of an item table (or of a list of column names), in file order."""
+    columns = items.columns if isinstance(items, pd.DataFrame) else items
+    return [c for c in columns if str(c).startswith(GENRE_PREFIX)]
+
+
+# ----------------------------------------------------------------------------- windows
+@dataclass(frozen=True)
+class Window:
+    """A prediction window: the fold a model may see and the fold that holds its truth (if known)."""
+
+    history: str
+    truth: str | None
+
+
+# in time order; each later window sees everything of the one before it
+WINDOWS: dict[str, Window] = {
+    "rerank": Window(history="fold_gen_train", truth="fold_rerank_gt"),
+    "test": Window(history="fold_test_history", truth="fold_test_gt"),
+    "final": Window(history="interactions", truth=None),
+}
+LATER_WINDOWS = ("test", "final")
+
+
+# ----------------------------------------------------------------------------- ranking
+def ranked(scores: pd.DataFrame, k: int | None = None) -> pd.DataFrame:
+    """The candidate schema from scored pairs: sort by score within user (ties by item), keep the best
+    ``k`` and number them 1..k."""
+    top = scores.sort_values([QUERY, "score", ITEM], ascending=[True, False, True], kind="stable")
+    top = top.assign(rank=top.groupby(QUERY).cumcount().astype("int32") + 1)
+    if k is not None:
+        top = top[top["rank"] <= k]
+    return top[CANDIDATE_COLUMNS].reset_index(drop=True).astype({QUERY: "int64", ITEM: "int64"})
+
+
+# ----------------------------------------------------------------------------- MLflow
+MetricHistory = dict[str, list[dict[str, float]]]
+
+
+def mlflow_value(value: float) -> list[dict[str, float]]:
+    """One scalar in kedro-mlflow's metric-history format (step 0)."""
+    return [{"step": 0, "value": float(value)}]
+
+
+def mlflow_series(steps: Iterable, values: Iterable) -> list[dict[str, float]]:
+    """A curve (step = epoch or iteration) in kedro-mlflow's metric-history format; NaN values skipped."""
+    return [{"step": int(s), "value": float(v)} for s, v in zip(steps, values, strict=True) if pd.notna(v)]
+
+
+def mlflow_name(name: str) -> str:
+    """A metric name MLflow accepts ('@', ':', '=' and ';' become '_')."""
+    for char in "@:=;":
+        name = name.replace(char, "_")
+    return name

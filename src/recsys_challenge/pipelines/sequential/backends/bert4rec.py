@@ -1,0 +1,115 @@
+"""BERT4Rec, in RePlay only in its deprecated ``replay.models.nn.sequential`` API (torch datasets)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning
+import numpy as np
+import pandas as pd
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from recsys_challenge.core import ITEM, QUERY
+from recsys_challenge.pipelines.sequential.sequences import training_windows
+
+from . import TOP_COLUMNS, VALIDATION_METRICS, Feed, item_schema, loss_choice
+
+
+class Bert4RecBackend:
+    """RePlay's legacy BERT4Rec: masked-item training, scored at the last position."""
+
+    def __init__(self, cfg: dict[str, Any], n_items: int) -> None:
+        self.cfg, self.n_items = cfg, n_items
+        self.schema = item_schema(cfg, n_items)
+        self.train_window = int(cfg["max_seq_len"])
+
+    def build(self) -> lightning.LightningModule:
+        from replay.models.nn.optimizer_utils import FatOptimizerFactory
+        from replay.models.nn.sequential import Bert4Rec
+
+        cfg = self.cfg
+        negatives = cfg.get("negatives", 256)
+        loss_type, samples = loss_choice(
+            cfg, {"CE": ("CE", None), "CE_sampled": ("CE", negatives), "BCE": ("BCE", None),
+                  "BCE_sampled": ("BCE", negatives)},
+        )  # fmt: skip
+        optimizer = FatOptimizerFactory(
+            learning_rate=cfg["learning_rate"], weight_decay=cfg.get("weight_decay", 0.0)
+        )
+        return Bert4Rec(
+            tensor_schema=self.schema,
+            block_count=cfg["num_blocks"],
+            head_count=cfg["num_heads"],
+            hidden_size=cfg["hidden_size"],
+            max_seq_len=cfg["max_seq_len"],
+            dropout_rate=cfg["dropout"],
+            enable_embedding_tying=True,
+            loss_type=loss_type,
+            loss_sample_count=samples,
+            optimizer_factory=optimizer,
+        )
+
+    def _sequential(self, seqs: pd.Series):
+        from replay.data.nn import PandasSequentialDataset
+
+        frame = pd.DataFrame({QUERY: seqs.index.to_numpy(), ITEM: [np.asarray(s) for s in seqs]})
+        return PandasSequentialDataset(self.schema, QUERY, ITEM, frame)
+
+    def _loader(self, dataset, shuffle: bool) -> torch.utils.data.DataLoader:
+        generator = torch.Generator().manual_seed(int(self.cfg["seed"])) if shuffle else None
+        return torch.utils.data.DataLoader(
+            dataset, batch_size=self.cfg["batch_size"], shuffle=shuffle, generator=generator
+        )
+
+    def data(self, folder: Path, feed: Feed) -> dict[str, Any]:
+        from replay.models.nn.sequential.bert4rec import (
+            Bert4RecPredictionDataset,
+            Bert4RecTrainingDataset,
+            Bert4RecValidationDataset,
+        )
+
+        length = self.cfg["max_seq_len"]
+        out: dict[str, Any] = {}
+        if feed.train is not None:
+            rows = training_windows(feed.train, self.train_window, self.cfg.get("train_stride"))
+            mask_prob = float(self.cfg.get("mask_prob", 0.15))
+            dataset = Bert4RecTrainingDataset(self._sequential(rows), length, mask_prob=mask_prob)
+            out["train_dataloaders"] = self._loader(dataset, shuffle=True)
+        if feed.valid is not None:
+            inputs, truth, seen = feed.valid
+            users = inputs.index.intersection(truth.index).intersection(seen.index)
+            dataset = Bert4RecValidationDataset(
+                self._sequential(inputs[users]),
+                self._sequential(truth[users]),
+                self._sequential(seen[users]),
+                length,
+            )
+            out["val_dataloaders"] = self._loader(dataset, shuffle=False)
+        if feed.predict is not None:
+            inputs, _ = feed.predict
+            dataset = Bert4RecPredictionDataset(self._sequential(inputs), length)
+            out["dataloaders"] = self._loader(dataset, shuffle=False)
+        return out
+
+    def _remove_seen(self, seen: pd.Series):
+        from replay.models.nn.sequential.postprocessors import RemoveSeenItems
+
+        return RemoveSeenItems(self._sequential(seen))
+
+    def metrics_callback(self, ks: list[int], seen: pd.Series) -> Callback:
+        from replay.models.nn.sequential.callbacks import ValidationMetricsCallback
+
+        return ValidationMetricsCallback(
+            metrics=VALIDATION_METRICS, ks=ks, postprocessors=[self._remove_seen(seen)]
+        )
+
+    def top_items_callback(self, k: int, seen: pd.Series) -> Callback:
+        from replay.models.nn.sequential.callbacks import PandasPredictionCallback
+
+        return PandasPredictionCallback(
+            top_k=k,
+            **TOP_COLUMNS,
+            postprocessors=[self._remove_seen(seen)],
+        )

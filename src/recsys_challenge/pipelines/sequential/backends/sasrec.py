@@ -1,0 +1,152 @@
+"""SASRec through RePlay's current API: ``replay.nn.sequential.SasRec`` over a ``ParquetModule``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from recsys_challenge.core import ITEM, QUERY
+from recsys_challenge.pipelines.sequential.sequences import training_windows
+
+from . import GT_PAD, TOP_COLUMNS, VALIDATION_METRICS, Feed, item_schema, loss_choice
+
+
+class SasRecBackend:
+    """RePlay's non-deprecated SASRec; its inputs travel as parquet files through ``ParquetModule``."""
+
+    def __init__(self, cfg: dict[str, Any], n_items: int) -> None:
+        self.cfg, self.n_items = cfg, n_items
+        self.pad = n_items
+        self.schema = item_schema(cfg, n_items, padding_value=self.pad)
+        # a row holds max_seq_len inputs and, shifted by one, their next-item targets
+        self.train_window = int(cfg["max_seq_len"]) + 1
+
+    def build(self) -> lightning.LightningModule:
+        from replay.nn.lightning import LightningModule
+        from replay.nn.lightning.optimizer import OptimizerFactory
+        from replay.nn.loss import BCE, CE, BCESampled, CESampled
+        from replay.nn.sequential import SasRec
+
+        cfg = self.cfg
+        model = SasRec.from_params(
+            schema=self.schema,
+            embedding_dim=cfg["hidden_size"],
+            num_heads=cfg["num_heads"],
+            num_blocks=cfg["num_blocks"],
+            max_sequence_length=cfg["max_seq_len"],
+            dropout=cfg["dropout"],
+        )
+        smoothing = float(cfg.get("label_smoothing", 0.0))
+        loss = loss_choice(
+            cfg,
+            {
+                "CE": lambda: CE(ignore_index=self.pad, label_smoothing=smoothing),
+                "CE_sampled": lambda: CESampled(ignore_index=self.pad),
+                "BCE": BCE,
+                "BCE_sampled": BCESampled,
+            },
+        )
+        if cfg["loss"] != "CE" or smoothing:
+            model.loss = loss()
+            model.loss.logits_callback = model.get_logits
+        optimizer = OptimizerFactory(
+            learning_rate=cfg["learning_rate"], weight_decay=cfg.get("weight_decay", 0.0)
+        )
+        return LightningModule(model, optimizer_factory=optimizer)
+
+    def _transforms(self) -> dict[str, list[torch.nn.Module]]:
+        from replay.nn.transform import UniformNegativeSamplingTransform
+        from replay.nn.transform.template import make_default_sasrec_transforms
+
+        transforms = make_default_sasrec_transforms(self.schema)
+        if self.cfg["loss"] != "CE":
+            transforms["train"].insert(
+                0, UniformNegativeSamplingTransform(self.n_items, self.cfg.get("negatives", 256))
+            )
+        return transforms
+
+    def _write(self, frame: pd.DataFrame, path: Path) -> str:
+        types = {c: (pa.int64() if c == QUERY else pa.list_(pa.int64())) for c in frame.columns}
+        pq.write_table(pa.Table.from_pandas(frame, schema=pa.schema(types), preserve_index=False), path)
+        return str(path)
+
+    def _meta(self, length: int, lists: dict[str, int]) -> dict[str, Any]:
+        meta = {QUERY: {}, ITEM: {"shape": length, "padding": self.pad}}
+        meta.update({name: {"shape": max(int(size), 1), "padding": GT_PAD} for name, size in lists.items()})
+        return meta
+
+    def _split(self, name: str, folder: Path, inputs: pd.Series, **lists: pd.Series) -> tuple[str, dict]:
+        """One split's parquet file: each user's last max_seq_len inputs plus id lists (truth, seen)."""
+        length = self.cfg["max_seq_len"]
+        users = inputs.index
+        for values in lists.values():
+            users = users.intersection(values.index)
+        frame = pd.DataFrame(
+            {
+                QUERY: users,
+                ITEM: inputs[users].map(lambda s: s[-length:]).to_numpy(),
+                **{column: values[users].to_numpy() for column, values in lists.items()},
+            }
+        )
+        sizes = {column: values[users].map(len).max() for column, values in lists.items()}
+        return self._write(frame, folder / f"{name}.parquet"), self._meta(length, sizes)
+
+    def data(self, folder: Path, feed: Feed) -> dict[str, Any]:
+        from replay.data.nn import ParquetModule
+
+        paths, metadata = {}, {}
+        if feed.train is not None:
+            rows = training_windows(feed.train, self.train_window, self.cfg.get("train_stride"))
+            frame = pd.DataFrame({QUERY: rows.index, ITEM: rows.to_numpy()})
+            paths["train_path"] = self._write(frame, folder / "train.parquet")
+            metadata["train"] = self._meta(self.train_window, {})
+        if feed.valid is not None:
+            inputs, truth, seen = feed.valid
+            paths["validate_path"], metadata["validate"] = self._split(
+                "validate", folder, inputs, ground_truth=truth, seen_ids=seen
+            )
+        if feed.predict is not None:
+            inputs, seen = feed.predict
+            paths["predict_path"], metadata["predict"] = self._split("predict", folder, inputs, seen_ids=seen)
+        batch = int(self.cfg["batch_size"])
+        partition = batch * int(self.cfg.get("partition_batches", 32))
+        generator = torch.Generator().manual_seed(int(self.cfg["seed"]))
+        config = {"train": {"generator": generator, "partition_size": partition}}
+        config.update({split: {"partition_size": partition} for split in ("validate", "predict")})
+        module = ParquetModule(
+            batch_size=batch, metadata=metadata, transforms=self._transforms(), config=config, **paths
+        )
+        return {"datamodule": module}
+
+    def _seen_filter(self):
+        from replay.nn.lightning.postprocessor import SeenItemsFilter
+
+        return SeenItemsFilter(self.n_items, seen_items_column="seen_ids")
+
+    def metrics_callback(self, ks: list[int], seen: pd.Series) -> Callback:
+        from replay.nn.lightning.callback import ComputeMetricsCallback
+
+        # seen items travel in the batches' seen_ids column (see ``data``)
+        return ComputeMetricsCallback(
+            metrics=VALIDATION_METRICS,
+            ks=ks,
+            postprocessors=[self._seen_filter()],
+            item_count=self.n_items,
+            verbose=False,
+        )
+
+    def top_items_callback(self, k: int, seen: pd.Series) -> Callback:
+        from replay.nn.lightning.callback import PandasTopItemsCallback
+
+        return PandasTopItemsCallback(
+            top_k=k,
+            **TOP_COLUMNS,
+            postprocessors=[self._seen_filter()],
+        )

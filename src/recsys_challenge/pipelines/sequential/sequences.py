@@ -1,0 +1,71 @@
+"""Data preparation for the sequential models: item vocabulary, per-user sequences, training windows."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recsys_challenge.core import ITEM, ORDER, QUERY
+
+logger = logging.getLogger(__name__)
+
+
+def item_vocabulary(items: pd.DataFrame, *folds: pd.DataFrame) -> np.ndarray:
+    """Sorted raw item ids known to the model: the catalog plus any id seen in the folds."""
+    ids = [items[ITEM].to_numpy()] + [f[ITEM].to_numpy() for f in folds]
+    return np.unique(np.concatenate(ids))
+
+
+def user_sequences(fold: pd.DataFrame, vocab: np.ndarray) -> pd.Series:
+    """Per-user item-index sequences in time order (the ``order`` column), indexed by user id."""
+    ordered = fold.sort_values([QUERY, ORDER], kind="stable")
+    index = np.searchsorted(vocab, ordered[ITEM].to_numpy())
+    return pd.Series(index, index=ordered[QUERY].to_numpy()).groupby(level=0).agg(list)
+
+
+def filter_long_sequences(fold: pd.DataFrame, max_events: int | None) -> pd.DataFrame:
+    """Keep each user's last ``max_events`` events (the original team's trick for long histories)."""
+    if not max_events:
+        return fold
+    position_from_end = fold.groupby(QUERY)[ORDER].rank(ascending=False, method="first")
+    return fold[position_from_end <= max_events]
+
+
+def long_filter_is_noop(cfg: dict[str, Any], window: int) -> bool:
+    """Whether ``max_train_events`` cannot change training: without a ``train_stride`` a model trains on
+    each user's last ``window`` events only, so a filter at least that long removes nothing it reads."""
+    max_events = cfg.get("max_train_events")
+    return bool(max_events) and cfg.get("train_stride") is None and int(max_events) >= window
+
+
+def training_windows(seqs: pd.Series, length: int, stride: int | None) -> pd.Series:
+    """Training rows of at most ``length`` events: each sequence's last ``length`` and, with a ``stride``,
+    also the windows ending ``stride``, ``2 * stride``, ... events earlier, so a long history's past
+    is learnt from too (a model reads only its last ``length`` events). Windows get fresh integer ids."""
+    if stride is None:
+        return seqs.map(lambda s: s[-length:])
+    if int(stride) < 1:
+        raise ValueError(f"train_stride must be >= 1 or null, got {stride}")
+    rows = []
+    for seq in seqs:
+        # full windows ending above ``length``, then the oldest (or the whole sequence when short)
+        ends = [*range(len(seq), length, -int(stride)), min(len(seq), length)]
+        rows.extend(seq[max(end - length, 0) : end] for end in ends)
+    return pd.Series(rows, index=pd.RangeIndex(len(rows)), dtype=object)
+
+
+def training_sequences(train: pd.DataFrame, vocab: np.ndarray, cfg: dict[str, Any], window: int) -> pd.Series:
+    """The sequences a model trains on: ``train`` cut by the long-sequence filter of ``cfg``, per user.
+    ``window`` is how many events of a sequence one training row holds (for the no-op warning)."""
+    if long_filter_is_noop(cfg, window):
+        logger.warning(
+            "%s: max_train_events=%d >= the %d events a training row holds (without train_stride) has no "
+            "effect; the model equals one without it",
+            cfg.get("name", "sequential"),
+            cfg["max_train_events"],
+            window,
+        )
+    return user_sequences(filter_long_sequences(train, cfg.get("max_train_events")), vocab)

@@ -1,0 +1,194 @@
+"""Training shared by every backend: early-stopped fits, ensembles of seeds, refits on longer histories.
+
+Per-epoch numbers (train loss, validation metrics, seconds) are what the backends' modules and
+callbacks log to Lightning's ``CSVLogger``; ``history`` reads them back as one row per epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning
+import numpy as np
+import pandas as pd
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+
+from .backends import Feed, backend_for
+from .sequences import training_sequences, user_sequences
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Member:
+    """One trained network of a model and the number of epochs it trains for (its best epoch, from 1)."""
+
+    module: lightning.LightningModule
+    epochs: int
+
+
+@dataclass
+class SequentialModel:
+    """A trained model: one member, or an ensemble whose members' probabilities are averaged."""
+
+    vocab: np.ndarray
+    config: dict[str, Any]
+    members: list[Member]
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)  # the first member's, one row per epoch
+
+    @property
+    def epochs(self) -> int:
+        """The first member's best epoch count (logged as ``best_epoch``)."""
+        return self.members[0].epochs
+
+
+class EpochSeconds(Callback):
+    """Logs each training epoch's wall time (the benchmarks' seconds per epoch) and a progress line."""
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        seconds = time.perf_counter() - self._start
+        pl_module.log("epoch_seconds", seconds, on_step=False, on_epoch=True)
+        loss = trainer.callback_metrics.get("train_loss_epoch", float("nan"))
+        logger.info("epoch %d: loss %.4f, %.1f s", trainer.current_epoch + 1, float(loss), seconds)
+
+
+def trainer(
+    cfg: dict[str, Any],
+    callbacks: list[Callback],
+    epochs: int,
+    log_dir: str | None = None,
+    validate: bool = False,
+) -> lightning.Trainer:
+    """A Lightning trainer placed by ``cfg`` (accelerator, devices, precision), logging to CSV under
+    ``log_dir`` (no logger without one) and validating every epoch if ``validate``."""
+    return lightning.Trainer(
+        max_epochs=epochs,
+        accelerator=cfg.get("accelerator", "auto"),
+        devices=cfg.get("devices", "auto"),
+        precision=cfg.get("precision", "32-true"),
+        deterministic=cfg.get("deterministic", True),
+        callbacks=callbacks,
+        logger=CSVLogger(log_dir, name="", version="") if log_dir else False,
+        enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in callbacks),
+        enable_progress_bar=cfg.get("progress_bar", True),
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        # RePlay's ParquetModule fails on a validation loop it has no file for
+        limit_val_batches=1.0 if validate else 0,
+    )
+
+
+def history(log_dir: str) -> pd.DataFrame:
+    """One row per epoch from the CSV log: epoch, train_loss, epoch_seconds, validation metrics."""
+    path = Path(log_dir) / "metrics.csv"
+    if not path.exists():
+        return pd.DataFrame()
+    logged = pd.read_csv(path)
+    per_epoch = [c for c in logged.columns if not c.endswith("_step") and c != "step"]
+    frame = logged[per_epoch].groupby("epoch", as_index=False).first()  # first non-null value per column
+    return frame.rename(columns={"train_loss_epoch": "train_loss", "learning_rate_epoch": "learning_rate"})
+
+
+def member_seeds(cfg: dict[str, Any]) -> list[int]:
+    """One seed per ensemble member: ``seed``, ``seed + 1``, ... (``ensemble`` members, default 1)."""
+    size = int(1 if cfg.get("ensemble") is None else cfg["ensemble"])
+    if size < 1:
+        raise ValueError(f"{cfg.get('name', 'sequential')}.ensemble must be >= 1, got {size}")
+    return [int(cfg["seed"]) + i for i in range(size)]
+
+
+def _rows(train: pd.DataFrame, vocab: np.ndarray, cfg: dict[str, Any]) -> pd.Series:
+    return training_sequences(train, vocab, cfg, backend_for(cfg, len(vocab)).train_window)
+
+
+def fit(
+    train: pd.DataFrame,
+    valid_truth: pd.DataFrame,
+    vocab: np.ndarray,
+    cfg: dict[str, Any],
+    checkpoint_dir: str | None = None,
+) -> SequentialModel:
+    """Train on ``train`` with per-epoch validation on ``valid_truth``, early stopping and best-epoch
+    checkpoints; every ensemble member is early-stopped on its own (checkpoints under ``seed_<seed>/``).
+
+    Validation reads each user's whole ``train`` history and removes every item of it, as inference
+    does; only the training rows are cut by ``max_train_events``.
+    """
+    rows = _rows(train, vocab, cfg)
+    inputs = user_sequences(train, vocab)
+    valid = (inputs, user_sequences(valid_truth, vocab), inputs)
+    members, histories = [], []
+    for i, seed in enumerate(member_seeds(cfg)):
+        folder = str(Path(checkpoint_dir) / f"seed_{seed}") if checkpoint_dir and i else checkpoint_dir
+        # only the first member resumes from a given checkpoint
+        member_cfg = {**cfg, "seed": seed, "resume_from": cfg.get("resume_from") if i == 0 else None}
+        member, log = _fit_member(rows, valid, len(vocab), member_cfg, folder)
+        logger.info("%s seed %d: best after %d epochs", cfg.get("name", cfg["model"]), seed, member.epochs)
+        members.append(member)
+        histories.append(log)
+    return SequentialModel(vocab, dict(cfg), members, histories[0])
+
+
+def _fit_member(
+    rows: pd.Series, valid: tuple, n_items: int, cfg: dict[str, Any], checkpoint_dir: str | None
+) -> tuple[Member, pd.DataFrame]:
+    """One early-stopped network with its best-epoch weights, and its per-epoch history."""
+    lightning.seed_everything(int(cfg["seed"]), workers=True, verbose=False)
+    backend = backend_for(cfg, n_items)
+    module = backend.build()
+    monitor = f"ndcg@{cfg['monitor_k']}"
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(checkpoint_dir or Path(tmp) / "checkpoints")
+        checkpoint = ModelCheckpoint(
+            dirpath=folder, filename="best", monitor=monitor, mode="max", save_top_k=1, save_last=True
+        )
+        callbacks = [
+            backend.metrics_callback(list(cfg["ks"]), valid[2]),
+            EpochSeconds(),
+            checkpoint,
+            EarlyStopping(monitor=monitor, mode="max", patience=int(cfg["patience"])),
+        ]
+        fitter = trainer(cfg, callbacks, int(cfg["epochs"]), str(Path(tmp) / "log"), validate=True)
+        data = backend.data(Path(tmp), Feed(train=rows, valid=valid))
+        # our checkpoints hold RePlay factories, not only tensors
+        fitter.fit(module, ckpt_path=cfg.get("resume_from"), weights_only=False, **data)
+        best = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)
+        module.load_state_dict(best["state_dict"])
+        log = history(str(Path(tmp) / "log"))
+    module.cpu().eval()
+    return Member(module, int(best["epoch"]) + 1), log
+
+
+def _train(rows: pd.Series, n_items: int, cfg: dict[str, Any], epochs: int) -> tuple[Member, pd.DataFrame]:
+    """One network trained from scratch for ``epochs`` epochs, no validation."""
+    lightning.seed_everything(int(cfg["seed"]), workers=True, verbose=False)
+    backend = backend_for(cfg, n_items)
+    module = backend.build()
+    with tempfile.TemporaryDirectory() as tmp:
+        fitter = trainer(cfg, [EpochSeconds()], epochs, log_dir=str(Path(tmp) / "log"))
+        fitter.fit(module, **backend.data(Path(tmp), Feed(train=rows)))
+        log = history(str(Path(tmp) / "log"))
+    module.cpu().eval()
+    return Member(module, epochs), log
+
+
+def refit(model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any]) -> SequentialModel:
+    """Retrain from scratch on a longer history, no validation: each ensemble member with its own seed
+    for the epochs its own fit found best (members beyond the model's train the first's count)."""
+    rows = _rows(train, model.vocab, cfg)
+    counts = [m.epochs for m in model.members]
+    trained = [
+        _train(rows, len(model.vocab), {**cfg, "seed": seed}, counts[i] if i < len(counts) else counts[0])
+        for i, seed in enumerate(member_seeds(cfg))
+    ]
+    return SequentialModel(model.vocab, dict(cfg), [m for m, _ in trained], trained[0][1])
