@@ -38,11 +38,16 @@ lint: setup
 format: setup
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
+# `kedro viz run` and `mlflow ui` serve from processes they fork. Each starts in its own process group
+# (setsid) and the whole group is stopped when make stops: Ctrl-C, or a SIGTERM to make (which GNU make
+# passes on to the recipe's shell). Stopping only the parent would leave the server listening.
+STOPPED_WITH_MAKE = & pid=$$!; trap 'kill -TERM -'$$pid' 2>/dev/null; wait '$$pid INT TERM HUP; wait $$pid
+
 viz: setup
-	$(BIN)/kedro viz run --no-browser --host 127.0.0.1
+	setsid $(BIN)/kedro viz run --no-browser --host 127.0.0.1 $(STOPPED_WITH_MAKE)
 
 mlflow-ui: setup
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1
+	setsid $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 $(STOPPED_WITH_MAKE)
 
 benchmark: setup
 	$(BIN)/python benchmarks/run_benchmark.py $(BENCH_ARGS)

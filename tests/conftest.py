@@ -1,11 +1,18 @@
-"""Shared fixtures: project parameters from conf/, and small data."""
+"""Shared fixtures: project parameters from conf/, small data, project copies and server processes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
@@ -22,6 +29,69 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return PROJECT_ROOT
+
+
+def copy_project(root: Path, target: Path) -> Path:
+    """A throwaway copy (conf, src, notebooks, raw sample) so the run writes nothing into the checkout."""
+    ignore = shutil.ignore_patterns("local", "__pycache__", "*.egg-info", ".ipynb_checkpoints")
+    for name in ("conf", "src", "notebooks"):
+        shutil.copytree(root / name, target / name, ignore=ignore)
+    (target / "conf" / "local").mkdir()
+    shutil.copytree(root / "data" / "01_raw", target / "data" / "01_raw")
+    for name in ("pyproject.toml", ".telemetry"):
+        shutil.copy(root / name, target / name)
+    return target
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on loopback ``port``."""
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class ServerGroup:
+    """A server process started in its own process group, stopped with everything it forked.
+
+    ``kedro viz run`` and ``mlflow ui`` serve from child processes; stopping only the parent leaves the
+    child listening. ``stop`` sends SIGTERM to the whole group, then SIGKILL to what is left.
+    """
+
+    def __init__(self, cmd: list[str], *, cwd: Path, log: Path, env: dict[str, str] | None = None) -> None:
+        self._out = log.open("w")
+        self.proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.pgid = self.proc.pid  # a new session's leader leads its process group
+
+    def members(self) -> list[psutil.Process]:
+        """The group's live processes (zombies, already dead, do not count)."""
+        alive = []
+        for proc in psutil.process_iter():
+            with contextlib.suppress(psutil.Error, ProcessLookupError):
+                if os.getpgid(proc.pid) == self.pgid and proc.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(proc)
+        return alive
+
+    def stop(self, timeout: float = 30) -> None:
+        """SIGTERM to the group, SIGKILL after ``timeout`` s; returns when no member is left."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pgid, signal.SIGTERM)
+        if not self._gone_within(timeout):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pgid, signal.SIGKILL)
+            self._gone_within(timeout)
+        self.proc.wait(timeout=timeout)
+        self._out.close()
+
+    def _gone_within(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.proc.poll()  # reap the leader
+            if not self.members():
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,11 @@
-"""kedro-viz shows the project as a user sees it: the API answers, and Chromium draws the graph."""
+"""kedro-viz shows the project as a user sees it: the API answers, and Chromium draws the graph; and the
+server, with every process it forked, is gone when the tests are done with it."""
 
 from __future__ import annotations
 
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+from tests.conftest import ServerGroup, listening
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -32,26 +33,20 @@ CHROMIUM_FLAGS = [
 def free_port() -> int:
     """A free loopback port below 49152: kedro viz refuses ports in the ephemeral range."""
     for port in random.Random(os.getpid()).sample(range(20000, 40000), 200):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) != 0:
-                return port
+        if not listening(port):
+            return port
     raise RuntimeError("no free port in 20000-40000")
 
 
 @pytest.fixture(scope="module")
 def viz_server(project_root, tmp_path_factory):
+    """``kedro viz run`` on the project; yields (url, /api/main body, the server's process group)."""
     port = free_port()
     log = tmp_path_factory.mktemp("viz") / "kedro_viz.log"
     kedro = str(Path(sys.executable).with_name("kedro"))
     env = {**os.environ, "DO_NOT_TRACK": "true", "KEDRO_DISABLE_TELEMETRY": "true"}
-    out = log.open("w")
-    proc = subprocess.Popen(
-        [kedro, "viz", "run", "--no-browser", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=project_root,
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
+    cmd = [kedro, "viz", "run", "--no-browser", "--host", "127.0.0.1", "--port", str(port)]
+    server = ServerGroup(cmd, cwd=project_root, log=log, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     try:
@@ -61,20 +56,19 @@ def viz_server(project_root, tmp_path_factory):
                     body = response.read()
                 break
             except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
+                if server.proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"kedro viz did not start:\n{log.read_text()[-3000:]}") from None
                 time.sleep(1)
-        yield url, body
+        yield url, body, server
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        out.close()
+        server.stop()
 
 
+@pytest.mark.slow
 def test_api_lists_model_namespaces_layers_and_tags(viz_server):
     import json
 
-    _, body = viz_server
+    _, body, _ = viz_server
     data = json.loads(body)
     modular = {n["name"] for n in data["nodes"] if n["type"] == "modularPipeline"}
     assert {"sasrec", "bert4rec", "sasrec_long", "pop", "itemknn", "als", "slim", "reranker"} <= modular
@@ -87,18 +81,18 @@ def test_api_lists_model_namespaces_layers_and_tags(viz_server):
     assert {p["id"] for p in data["pipelines"]} >= {"__default__", "sasrec", "reranker", "splitting"}
 
 
-def test_chromium_draws_the_pipeline_graph(viz_server, project_root, tmp_path):
+@pytest.mark.slow
+def test_chromium_draws_the_pipeline_graph(viz_server, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "Chromium is needed for this check: apt-get install chromium (.ci/run installs it)"
-    url, _ = viz_server
+    url, _, _ = viz_server
     common = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run(
         [*common, "--dump-dom", f"{url}/?pid=sasrec"], capture_output=True, text=True, timeout=120
     ).stdout
     assert dom.count('class="pipeline-node pipeline-node--task"') >= 5
     assert 'class="pipeline-node pipeline-node--data"' in dom
-    shot = project_root / "data" / "08_reporting" / "kedro_viz.png"
-    shot.parent.mkdir(parents=True, exist_ok=True)
+    shot = tmp_path / "kedro_viz.png"
     subprocess.run(
         [*common, f"--screenshot={shot}", f"{url}/?pid=sasrec"],
         capture_output=True,
@@ -106,3 +100,40 @@ def test_chromium_draws_the_pipeline_graph(viz_server, project_root, tmp_path):
         check=True,
     )
     assert shot.stat().st_size > 20_000  # a drawn page, not a blank one
+
+
+@pytest.mark.slow
+def test_stopping_the_server_leaves_no_process_and_no_listener(viz_server):
+    """Last in this module: stop the shared server as its teardown does, and look for leftovers."""
+    url, _, server = viz_server
+    port = int(url.rsplit(":", 1)[1])
+    assert len(server.members()) >= 2  # kedro viz serves from a forked child
+    server.stop()
+    assert server.members() == []
+    assert not listening(port)
+
+
+def test_a_forking_server_is_stopped_with_its_child(tmp_path):
+    """The shape of ``kedro viz run`` / ``mlflow ui`` in a second: a parent whose forked child listens."""
+    port = free_port()
+    script = (
+        "import multiprocessing as mp, socket, time\n"
+        "def serve():\n"
+        f"    s = socket.create_server(('127.0.0.1', {port}))\n"
+        "    time.sleep(600)\n"
+        "if __name__ == '__main__':\n"
+        "    child = mp.get_context('fork').Process(target=serve)\n"
+        "    child.start()\n"
+        "    child.join()\n"
+    )
+    server = ServerGroup([sys.executable, "-c", script], cwd=tmp_path, log=tmp_path / "server.log")
+    try:
+        deadline = time.monotonic() + 30
+        while not listening(port):
+            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+            time.sleep(0.1)
+        assert len(server.members()) == 2  # parent and forked child
+    finally:
+        server.stop(timeout=10)
+    assert server.members() == []
+    assert not listening(port)

@@ -1,4 +1,4 @@
-"""Project hooks: a lazily started, always stopped SparkSession."""
+"""Project hooks: a lazily started, always stopped SparkSession; empty raw files named; MLflow tags."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import logging
 import os
 import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
+
+from recsys_challenge.schemas import check_not_empty
 
 logger = logging.getLogger(__name__)
 
@@ -115,3 +118,28 @@ class MlflowTagsHook:
         if mlflow.active_run() is not None:
             mlflow.set_tags(self._tags)
             self._tags = None
+
+
+class EmptyRawFileHook:
+    """Stop before loading an empty raw file, naming it (pandas would only say "No columns to parse").
+
+    Raw files are the datasets listed in ``data_processing.sources`` (with the labels its messages use);
+    their paths are the catalog's.
+    """
+
+    def __init__(self) -> None:
+        self._files: dict[str, tuple[Path, str]] = {}
+
+    @hook_impl
+    def after_catalog_created(self, conf_catalog: dict[str, Any], parameters: dict[str, Any]) -> None:
+        sources = (parameters.get("params:data_processing") or {}).get("sources") or {}
+        self._files = {}
+        for name, label in sources.items():
+            filepath = (conf_catalog.get(name) or {}).get("filepath")
+            if filepath and "://" not in str(filepath):  # local files only
+                self._files[name] = (Path(filepath), str(label))
+
+    @hook_impl
+    def before_dataset_loaded(self, dataset_name: str, node) -> None:
+        if dataset_name in self._files:
+            check_not_empty(*self._files[dataset_name])

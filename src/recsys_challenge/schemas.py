@@ -7,12 +7,14 @@ rows fail and a few of them, so that a user can fix the file without reading a t
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
 MAX_EXAMPLES = 5
+BLANK_FILE_MAX_BYTES = 4096  # a larger file is not blank
 GENRE_COLUMN = re.compile(r"^genre_\d+$")
 
 
@@ -53,6 +55,19 @@ def item_features_schema(genre_columns: list[str]) -> pa.DataFrameSchema:
     for name in genre_columns:
         columns[name] = pa.Column(int, nullable=False, checks=pa.Check.isin([0, 1]))
     return pa.DataFrameSchema(columns, strict=False)
+
+
+def check_not_empty(path: str | Path, source: str) -> None:
+    """Name an empty (or blank) file: pandas would only say "No columns to parse from file"."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size > BLANK_FILE_MAX_BYTES:
+        return
+    content = path.read_bytes()
+    if not content.strip():
+        raise RawDataError(
+            f"{source}: the file is empty ({len(content)} bytes, {path}); it needs a header row and one "
+            "row per record."
+        )
 
 
 def _describe(source: str, frame: pd.DataFrame, exc: SchemaErrors | SchemaError) -> str:

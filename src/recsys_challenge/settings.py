@@ -5,7 +5,7 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from recsys_challenge.hooks import MlflowTagsHook, SparkHooks
+from recsys_challenge.hooks import EmptyRawFileHook, MlflowTagsHook, SparkHooks
 
 # Telemetry off by default: runs here have no network and must never wait on it.
 for _var in ("DO_NOT_TRACK", "KEDRO_DISABLE_TELEMETRY", "MLFLOW_DISABLE_TELEMETRY"):
@@ -28,7 +28,7 @@ for _pattern in (
 ):
     warnings.filterwarnings("ignore", message=_pattern)
 
-HOOKS = (SparkHooks(), MlflowTagsHook())
+HOOKS = (SparkHooks(), MlflowTagsHook(), EmptyRawFileHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
