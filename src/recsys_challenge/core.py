@@ -10,7 +10,10 @@ import pandas as pd
 # ----------------------------------------------------------------------------- columns
 QUERY, ITEM = "user_id", "item_id"
 RATING, TIMESTAMP = "rating", "timestamp"
-ORDER = "order"  # per-user 0..n-1 position with deterministic tie-breaking (data_processing)
+ORDER = "order"  # per-user 0..n-1 rank of the visible events, ties broken by file row (data_processing)
+# per-user slot of an event: its order index where the raw timestamps are order indices with holes
+# (the competition's hidden events sit in the holes), else its rank; folds keep it, so holes stay visible
+POSITION = "position"
 KEY = [QUERY, ITEM]
 CANDIDATE_COLUMNS = [QUERY, ITEM, "score", "rank"]
 GENRE_PREFIX = "genre_"

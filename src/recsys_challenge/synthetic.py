@@ -9,6 +9,10 @@ The generator gives the data the structure the real competition data has and the
 
 Usage: ``python -m recsys_challenge.synthetic data/01_raw --users 600 --items 400 --seed 42``.
 Large sizes (millions of events) are generated in vectorised chunks per user.
+
+``--hidden 0.106`` writes the competition's form instead: ``timestamp`` becomes each user's order index
+and a seeded random share of the events is removed with its index kept (the holes), as the competition
+hid its test events; the removed events go to ``hidden_events.csv`` so submissions can be scored.
 """
 
 from __future__ import annotations
@@ -142,6 +146,16 @@ def generate(cfg: SyntheticConfig | None = None) -> dict[str, pd.DataFrame]:
     return {"events": events, "item_features": item_features, "user_features": users}
 
 
+def hide_events(events: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The competition's form of ``events``: per-user order indices (time order, ties by row) as
+    ``timestamp``, then a seeded random ``fraction`` of the rows removed, their indices left as holes.
+    Returns (visible events, hidden events)."""
+    ordered = events.reset_index(drop=True).sort_values(["user_id", "timestamp"], kind="stable")
+    ordered = ordered.assign(timestamp=ordered.groupby("user_id").cumcount().astype("int64"))
+    hidden = np.random.default_rng(seed).random(len(ordered)) < float(fraction)
+    return ordered[~hidden].reset_index(drop=True), ordered[hidden].reset_index(drop=True)
+
+
 def write(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> None:
     """Write the tables as the competition's CSV files."""
     out = Path(out_dir)
@@ -160,11 +174,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--items", type=int, default=defaults.n_items)
     parser.add_argument("--mean-events", type=float, default=defaults.mean_events)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--hidden", type=float, default=0.0, help="share of events hidden at their order index (0.106)"
+    )
     args = parser.parse_args(argv)
     cfg = SyntheticConfig(
         n_users=args.users, n_items=args.items, mean_events=args.mean_events, seed=args.seed
     )
     tables = generate(cfg)
+    if args.hidden:
+        tables["events"], tables["hidden_events"] = hide_events(tables["events"], args.hidden, args.seed)
     write(tables, args.out_dir)
     events = tables["events"]
     print(f"{len(events)} events, {events.user_id.nunique()} users, {events.item_id.nunique()} items")

@@ -120,3 +120,24 @@ def test_sample_passes_the_contract(sample, dp):
     interactions, _, _ = build_primary(events, items, users, dp)
     assert len(interactions) == len(sample["events"])
     assert interactions.groupby("user_id")["order"].apply(lambda s: s.is_monotonic_increasing).all()
+
+
+def test_order_indices_with_holes_keep_their_positions():
+    # the competition's form: user 0 misses indices 2 and 5, user 1 index 0
+    events = make_events([(0, 10, 0), (0, 11, 1), (0, 12, 3), (0, 13, 4), (0, 14, 6), (1, 10, 2), (1, 11, 1)])
+    ordered = order_interactions(events)
+    assert ordered["position"].tolist() == [0, 1, 3, 4, 6, 1, 2]
+    assert ordered["order"].tolist() == [0, 1, 2, 3, 4, 0, 1]
+    # unix seconds (and order indices read as unix) are ranked: no holes
+    assert order_interactions(events, "unix")["position"].tolist() == [0, 1, 2, 3, 4, 0, 1]
+    unix = events.assign(timestamp=events["timestamp"] * 1000 + 978_300_000)
+    assert order_interactions(unix)["position"].tolist() == [0, 1, 2, 3, 4, 0, 1]
+
+
+def test_repeated_order_indices_are_ranked_automatically_and_rejected_when_declared():
+    events = make_events([(0, 10, 0), (0, 11, 0), (0, 12, 3)])
+    assert order_interactions(events)["position"].tolist() == [0, 1, 2]
+    with pytest.raises(RawDataError, match=r"events.csv: column 'timestamp' .* 2 row\(s\) share"):
+        order_interactions(events, "order", EVENTS_FILE)
+    with pytest.raises(ValueError, match="data_processing.timestamps must be one of"):
+        order_interactions(events, "seconds")

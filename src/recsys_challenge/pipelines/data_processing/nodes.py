@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pandas as pd
 
+from recsys_challenge.core import ORDER, POSITION, QUERY, TIMESTAMP
 from recsys_challenge.schemas import (
     MAX_EXAMPLES,
     RawDataError,
@@ -13,6 +15,11 @@ from recsys_challenge.schemas import (
     validate_item_features,
     validate_user_features,
 )
+
+# no unix time in seconds is this small (1970-04-26): larger timestamps are never order indices
+MAX_ORDER_INDEX = 10_000_000
+TIMESTAMP_KINDS = ("auto", "unix", "order")
+logger = logging.getLogger(__name__)
 
 
 def validate_raw_events(events: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
@@ -78,16 +85,42 @@ def build_primary(
     half-updated primary layer behind.
     """
     events = check_references(events, items, users, params)
-    return order_interactions(events), items.sort_values("item_id"), users.sort_values("user_id")
+    ordered = order_interactions(events, params.get("timestamps", "auto"), params["sources"]["events"])
+    return ordered, items.sort_values("item_id"), users.sort_values("user_id")
 
 
-def order_interactions(events: pd.DataFrame) -> pd.DataFrame:
-    """Sort events per user by time and add ``order``, a per-user 0..n-1 position.
+def order_interactions(
+    events: pd.DataFrame, timestamps: str = "auto", source: str = "events"
+) -> pd.DataFrame:
+    """Sort events per user by time; add ``order`` (a per-user 0..n-1 rank) and ``position``.
 
-    Timestamps may be unix seconds or per-user order indices; ties inside a user keep the file's row
-    order (a stable sort), so the same file always yields the same sequences and splits.
+    Ties inside a user keep the file's row order (a stable sort), so the same file always yields the
+    same sequences and splits. ``position`` is the timestamp itself where timestamps are per-user order
+    indices (the competition's form: its hidden events are the holes), else the rank. ``timestamps``:
+    ``order``, ``unix`` or ``auto`` (order indices when every timestamp is below ``MAX_ORDER_INDEX`` and
+    none repeats within a user).
     """
-    ordered = events.reset_index(drop=True).sort_values(["user_id", "timestamp"], kind="stable")
+    if timestamps not in TIMESTAMP_KINDS:
+        raise ValueError(f"data_processing.timestamps must be one of {TIMESTAMP_KINDS}, got {timestamps!r}")
+    ordered = events.reset_index(drop=True).sort_values([QUERY, TIMESTAMP], kind="stable")
     ordered = ordered.reset_index(drop=True)
-    ordered["order"] = ordered.groupby("user_id").cumcount().astype("int64")
-    return ordered[["user_id", "item_id", "rating", "timestamp", "order"]]
+    ordered[ORDER] = ordered.groupby(QUERY).cumcount().astype("int64")
+    repeated = ordered[ordered.duplicated([QUERY, TIMESTAMP], keep=False)]
+    small = len(ordered) == 0 or ordered[TIMESTAMP].max() < MAX_ORDER_INDEX
+    if timestamps == "order" and len(repeated):
+        raise RawDataError(
+            f"{source}: column '{TIMESTAMP}' is read as per-user order indices (data_processing.timestamps:"
+            f" order), but {len(repeated)} row(s) share a user's index; first offending rows:\n"
+            f"{repeated.head(MAX_EXAMPLES).to_string()}"
+        )
+    as_order = timestamps == "order" or (timestamps == "auto" and small and repeated.empty)
+    ordered[POSITION] = (ordered[TIMESTAMP] if as_order else ordered[ORDER]).astype("int64")
+    if as_order:
+        slots = ordered.groupby(QUERY)[POSITION].max().add(1).sum()
+        logger.info(
+            "%s: timestamps are per-user order indices; %.1f%% of the positions up to each user's last "
+            "event are holes (hidden events)",
+            source,
+            100.0 * (1 - len(ordered) / max(slots, 1)),
+        )
+    return ordered[[QUERY, "item_id", "rating", TIMESTAMP, ORDER, POSITION]]

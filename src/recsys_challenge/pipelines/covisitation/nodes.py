@@ -1,0 +1,96 @@
+"""Item co-visitation within a window of positions, scored per target position from both sides.
+
+A user's events sit at positions (order indices with holes under the competition protocol). Two items
+co-occur when one user's events are at most ``window`` positions apart, weighted ``1 / distance``. A
+target position (a hole, or the slot after the last event) is scored by the co-visitation rows of its
+visible neighbours up to ``window`` positions away on each side, again weighted ``1 / distance``; a
+user's targets add up into one ranking. Counting and scoring are sparse matrix products (scipy).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recsys_challenge.core import ITEM, POSITION, QUERY, ranked
+
+WEIGHT = "weight"  # of a target: 1 for a hole, less for the open slot after a user's last event
+
+
+def _shifted_pairs(events: pd.DataFrame, targets: pd.DataFrame, shift: int) -> pd.DataFrame:
+    """Rows of ``targets`` joined to the user's event ``shift`` positions away (when there is one)."""
+    moved = events[[QUERY, POSITION, ITEM]].assign(**{POSITION: events[POSITION] - shift})
+    return targets.merge(moved, on=[QUERY, POSITION], how="inner")
+
+
+def covisitation_matrix(history: pd.DataFrame, vocab: np.ndarray, window: int) -> sp.csr_matrix:
+    """Symmetric item x item counts of pairs at most ``window`` positions apart, weighted 1/distance."""
+    events = history[[QUERY, POSITION, ITEM]].assign(**{ITEM: np.searchsorted(vocab, history[ITEM])})
+    n = len(vocab)
+    matrix = sp.csr_matrix((n, n), dtype=np.float32)
+    for distance in range(1, int(window) + 1):
+        pairs = _shifted_pairs(events, events.rename(columns={ITEM: "left"}), distance)
+        weights = np.full(len(pairs), 1.0 / distance, dtype=np.float32)
+        forward = sp.coo_matrix((weights, (pairs["left"], pairs[ITEM])), shape=(n, n)).tocsr()
+        matrix = matrix + forward + forward.T
+    matrix.setdiag(0)
+    matrix.eliminate_zeros()
+    return matrix
+
+
+def neighbour_matrix(
+    history: pd.DataFrame, targets: pd.DataFrame, vocab: np.ndarray, users: np.ndarray, window: int
+) -> sp.csr_matrix:
+    """users x items: each target's visible neighbours within ``window`` positions on either side,
+    weighted ``target weight / distance`` and summed over a user's targets."""
+    events = history[[QUERY, POSITION, ITEM]].assign(**{ITEM: np.searchsorted(vocab, history[ITEM])})
+    goals = targets[[QUERY, POSITION, WEIGHT]]
+    parts = []
+    for shift in [*range(-int(window), 0), *range(1, int(window) + 1)]:
+        near = _shifted_pairs(events, goals, -shift)
+        parts.append(near[[QUERY, ITEM]].assign(value=near[WEIGHT] / abs(shift)))
+    near = pd.concat(parts, ignore_index=True)
+    rows = np.searchsorted(users, near[QUERY].to_numpy())
+    shape = (len(users), len(vocab))
+    return sp.coo_matrix((near["value"].astype("float32"), (rows, near[ITEM])), shape=shape).tocsr()
+
+
+def score_targets(
+    history: pd.DataFrame, targets: pd.DataFrame, items: pd.DataFrame, config: dict[str, Any]
+) -> pd.DataFrame:
+    """Top-``candidates_k`` unseen items per user of ``targets`` (user_id, item_id, score, rank):
+    co-visitation counted on ``history`` and scored per target from its neighbours on both sides."""
+    window, k = int(config["window"]), int(config["candidates_k"])
+    vocab = np.unique(np.concatenate([items[ITEM].to_numpy(), history[ITEM].to_numpy()]))
+    users = np.unique(targets[QUERY].to_numpy())
+    scores = neighbour_matrix(history, targets, vocab, users, window) @ covisitation_matrix(
+        history, vocab, window
+    )
+    seen = history[history[QUERY].isin(users)]
+    seen_rows = np.searchsorted(users, seen[QUERY].to_numpy())
+    seen_cols = np.searchsorted(vocab, seen[ITEM].to_numpy())
+    return ranked(_top_k(scores.tocsr(), (seen_rows, seen_cols), users, vocab, k), k)
+
+
+def _top_k(
+    scores: sp.csr_matrix, seen: tuple[np.ndarray, np.ndarray], users: np.ndarray, vocab: np.ndarray, k: int
+) -> pd.DataFrame:
+    """The ``k`` best positive-scored unseen items of every row, in blocks of rows (bounded memory)."""
+    seen_matrix = sp.coo_matrix((np.ones(len(seen[0]), dtype=bool), seen), shape=scores.shape).tocsr()
+    frames = []
+    block = max(1, 2_000_000 // max(scores.shape[1], 1))
+    for start in range(0, scores.shape[0], block):
+        dense = scores[start : start + block].toarray()
+        dense[seen_matrix[start : start + block].toarray()] = 0.0
+        depth = min(k, dense.shape[1])
+        best = np.argpartition(-dense, depth - 1, axis=1)[:, :depth]
+        values = np.take_along_axis(dense, best, axis=1)
+        rows = np.repeat(np.arange(start, start + len(dense)), depth)
+        frame = pd.DataFrame(
+            {QUERY: users[rows], ITEM: vocab[best.ravel()], "score": values.ravel().astype("float32")}
+        )
+        frames.append(frame[frame["score"] > 0])
+    return pd.concat(frames, ignore_index=True)

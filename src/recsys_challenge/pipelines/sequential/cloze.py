@@ -1,0 +1,198 @@
+"""BERT4Rec as a cloze model: each user's events on their positions, a mask token in every hole.
+
+Under the competition protocol the hidden events sit at known positions. A user's *grid* holds one slot
+per position: the item where the event is visible, a mask where it is not. BERT4Rec is trained as it was
+meant to be (RePlay's network, its CE loss): random visible slots are masked and predicted from both
+sides; holes stay masked and carry no label (CE's ignore index). Scoring runs the network over the
+grid and reads the softmax at every *target* slot (the window's holes and the slot after the end); a
+user's targets add up into one ranking. Validation does the same on the reranker window's targets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning
+import numpy as np
+import pandas as pd
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from recsys_challenge.core import ITEM, POSITION, QUERY, ranked
+from recsys_challenge.evaluation import ranking_metrics
+
+HOLE, TARGET = -1, -2  # grid slots without a visible item: unknown, or unknown and to be scored
+IGNORE = -100  # torch's CrossEntropyLoss ignore_index: a slot that teaches nothing
+
+
+def grids(history: pd.DataFrame, targets: pd.DataFrame | None, vocab: np.ndarray) -> pd.Series:
+    """Per-user int arrays over positions 0 .. the last event or target: the item index of a visible
+    event, ``TARGET`` at a target position, ``HOLE`` elsewhere."""
+    events = pd.DataFrame(
+        {QUERY: history[QUERY], POSITION: history[POSITION], "value": np.searchsorted(vocab, history[ITEM])}
+    )
+    if targets is not None and len(targets):
+        marks = targets[[QUERY, POSITION]].assign(value=TARGET)
+        events = pd.concat([events, marks[~marks.set_index([QUERY, POSITION]).index.isin(
+            events.set_index([QUERY, POSITION]).index)]])  # fmt: skip
+    events = events.sort_values([QUERY, POSITION], kind="stable")
+    users = events[QUERY].unique()
+    lengths = events.groupby(QUERY, sort=True)[POSITION].max().reindex(users).to_numpy() + 1
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    flat = np.full(int(lengths.sum()), HOLE, dtype=np.int64)
+    row = np.repeat(np.arange(len(users)), events.groupby(QUERY, sort=False).size().to_numpy())
+    flat[offsets[row] + events[POSITION].to_numpy()] = events["value"].to_numpy()
+    return pd.Series(np.split(flat, offsets[1:]), index=users, dtype=object)
+
+
+def chunks(grid: np.ndarray, length: int, stride: int) -> list[np.ndarray]:
+    """Windows of at most ``length`` slots ending ``stride`` apart from the grid's end (the oldest one
+    starts the grid); with ``stride == length`` every slot is in exactly one window."""
+    ends = range(len(grid), 0, -stride)
+    windows = [grid[max(end - length, 0) : end] for end in ends]
+    if stride < length and len(grid) > length:  # overlapping windows: the first full one suffices
+        windows = [w for w, end in zip(windows, ends, strict=True) if end >= length] or windows[:1]
+    return windows
+
+
+class GridDataset(torch.utils.data.Dataset):
+    """Left-padded windows of grids as BERT4Rec batches: holes masked without a label; in training a
+    seeded random share of the visible slots is masked and labelled too."""
+
+    def __init__(
+        self, rows: list[np.ndarray], users: np.ndarray, length: int, mask_prob: float, seed: int | None
+    ) -> None:
+        self.rows, self.users, self.length, self.mask_prob = rows, users, length, mask_prob
+        self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        window = torch.as_tensor(self.rows[index])
+        slots = torch.full((self.length,), HOLE, dtype=torch.long)
+        slots[self.length - len(window) :] = window
+        pad_mask = torch.zeros(self.length, dtype=torch.bool)
+        pad_mask[self.length - len(window) :] = True
+        visible = slots >= 0
+        token_mask = visible.clone()
+        if self.generator is not None:  # training: mask visible slots, at least one per row
+            drawn = torch.rand(self.length, generator=self.generator) < self.mask_prob
+            if visible.any() and not (drawn & visible).any():
+                drawn[torch.nonzero(visible)[-1]] = True
+            token_mask &= ~drawn
+        labels = torch.where(visible & ~token_mask, slots, torch.full_like(slots, IGNORE))
+        return {
+            "query_id": int(self.users[index]),
+            "pad_mask": pad_mask,
+            "token_mask": token_mask,
+            "inputs": {ITEM: slots.clamp(min=0)},  # masked slots read the mask embedding anyway
+            "positive_labels": labels,
+            "target_mask": slots == TARGET,
+        }
+
+
+def training_loader(grid: pd.Series, cfg: dict[str, Any]) -> torch.utils.data.DataLoader:
+    """Shuffled, seeded training windows of every grid (``train_stride`` apart, default half a window)."""
+    length = int(cfg["max_seq_len"])
+    stride = int(cfg.get("train_stride") or max(length // 2, 1))
+    rows, users = [], []
+    for user, g in grid.items():
+        if (g >= 0).any():
+            for window in chunks(g, length, stride):
+                rows.append(window)
+                users.append(user)
+    seed = int(cfg["seed"])
+    dataset = GridDataset(rows, np.asarray(users), length, float(cfg.get("mask_prob", 0.15)), seed)
+    generator = torch.Generator().manual_seed(seed)
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=int(cfg["batch_size"]), shuffle=True, generator=generator
+    )
+
+
+@torch.no_grad()
+def cloze_scores(
+    module: lightning.LightningModule, grid: pd.Series, cfg: dict[str, Any]
+) -> tuple[np.ndarray, torch.Tensor]:
+    """(users, users x items mean probability over each user's target slots)."""
+    length = int(cfg["max_seq_len"])
+    rows, owners = [], []
+    users = grid.index.to_numpy()
+    for i, g in enumerate(grid):
+        for window in chunks(g, length, length):
+            if (window == TARGET).any():
+                rows.append(window)
+                owners.append(i)
+    network = module._model
+    was_training = network.training
+    network.eval()
+    device = next(network.parameters()).device
+    totals = None
+    counts = torch.zeros(len(users))
+    dataset = GridDataset(rows, np.asarray(owners), length, 0.0, None)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=int(cfg["batch_size"]), shuffle=False)
+    for batch in loader:
+        logits = network(
+            {ITEM: batch["inputs"][ITEM].to(device)},
+            batch["pad_mask"].to(device),
+            batch["token_mask"].to(device),
+        )
+        chosen = batch["target_mask"].to(device)
+        probs = torch.softmax(logits[chosen].float(), dim=-1).cpu()
+        owner = batch["query_id"].repeat_interleave(chosen.sum(dim=1).cpu())
+        if totals is None:
+            totals = torch.zeros(len(users), probs.shape[1])
+        totals.index_add_(0, owner, probs)
+        counts.index_add_(0, owner, torch.ones(len(owner)))
+    network.train(was_training)
+    if totals is None:
+        return users, torch.zeros(len(users), 0)
+    return users, totals / counts.clamp(min=1).unsqueeze(1)
+
+
+def top_items(
+    module: lightning.LightningModule,
+    history: pd.DataFrame,
+    targets: pd.DataFrame,
+    vocab: np.ndarray,
+    k: int,
+    cfg: dict[str, Any],
+) -> pd.DataFrame:
+    """Top-``k`` unseen items per user with a target: the mean probability over its target slots."""
+    grid = grids(history, targets[targets[QUERY].isin(history[QUERY])], vocab)
+    users, scores = cloze_scores(module, grid, cfg)
+    if scores.shape[1] == 0:
+        return pd.DataFrame(columns=[QUERY, ITEM, "score", "rank"])
+    has_target = scores.sum(dim=1).numpy() > 0
+    seen = history[history[QUERY].isin(users)]  # grid users come sorted
+    rows = np.searchsorted(users, seen[QUERY].to_numpy())
+    scores[rows, np.searchsorted(vocab, seen[ITEM].to_numpy())] = -1.0
+    depth = min(k, scores.shape[1])
+    values, index = torch.topk(scores, depth, dim=1)
+    frame = pd.DataFrame(
+        {
+            QUERY: np.repeat(users, depth),
+            ITEM: vocab[index.numpy().ravel()],
+            "score": values.numpy().ravel().astype("float32"),
+        }
+    )
+    frame = frame[(frame["score"] > 0) & np.repeat(has_target, depth)]
+    return ranked(frame, k)
+
+
+class ClozeValidation(Callback):
+    """After each training epoch: NDCG/Recall/MAP of the cloze ranking on the validation window, logged
+    as ``ndcg@k`` ... so early stopping and checkpoints monitor it as they do for next-item models."""
+
+    def __init__(
+        self, history: pd.DataFrame, truth: pd.DataFrame, targets: pd.DataFrame, vocab: np.ndarray, cfg: dict
+    ) -> None:
+        self.history, self.truth, self.targets, self.vocab, self.cfg = history, truth, targets, vocab, cfg
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        ks = list(self.cfg["ks"])
+        top = top_items(pl_module, self.history, self.targets, self.vocab, max(ks), self.cfg)
+        metrics = ranking_metrics(top, self.truth, ks)
+        for name, value in metrics.items():
+            metric, k = name.rsplit("_", 1)
+            pl_module.log(f"{metric}@{k}", value, on_step=False, on_epoch=True)

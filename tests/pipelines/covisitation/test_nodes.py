@@ -1,0 +1,64 @@
+"""Co-visitation within a window of positions, scored per hole from the neighbours on both sides."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from recsys_challenge.pipelines.covisitation.nodes import score_targets
+
+
+def events(rows: dict[int, list[tuple[int, int]]]) -> pd.DataFrame:
+    """{user: [(position, item), ...]} -> a fold."""
+    frame = [(u, p, i) for u, seq in rows.items() for p, i in seq]
+    return pd.DataFrame(frame, columns=["user_id", "position", "item_id"])
+
+
+HISTORY = events(
+    {
+        # user 1: a hole at position 2 between items 11 (left) and 12 (right); 10 and 13 are 2 away
+        1: [(0, 10), (1, 11), (3, 12), (4, 13)],
+        2: [(0, 11), (1, 20)],  # 20 is next to 11
+        3: [(5, 21), (6, 12)],  # 21 is next to 12
+        4: [(0, 10), (1, 22)],  # 22 is next to 10
+        5: [(0, 23), (1, 13)],  # 23 is next to 13
+        6: [(0, 11), (4, 24)],  # 24 is 4 positions from 11: never a pair in a window of 3
+    }
+)
+ITEMS = pd.DataFrame({"item_id": [10, 11, 12, 13, 20, 21, 22, 23, 24, 25]})
+
+
+def hole(user: int, position: int, weight: float = 1.0) -> pd.DataFrame:
+    return pd.DataFrame({"user_id": [user], "position": [position], "weight": [weight], "tail": [False]})
+
+
+def scores(targets: pd.DataFrame, window: int) -> dict[int, float]:
+    config = {"window": window, "candidates_k": 10}
+    top = score_targets(HISTORY, targets, ITEMS, config)
+    assert set(top["user_id"]) == set(targets["user_id"])
+    return dict(zip(top["item_id"], top["score"], strict=True))
+
+
+def test_a_hole_is_scored_from_its_nearest_neighbours_on_both_sides():
+    # window 1: only the events right before (11) and after (12) the hole count
+    assert scores(hole(1, 2), window=1) == {20: 1.0, 21: 1.0}
+
+
+def test_farther_neighbours_count_less_and_positions_not_ranks_set_distance():
+    got = scores(hole(1, 2), window=2)
+    # 11 and 12 (distance 1) bring their partners at weight 1; 10 and 13 (distance 2 across the hole,
+    # 1 by rank) bring theirs at 1/2
+    assert got == pytest.approx({20: 1.0, 21: 1.0, 22: 0.5, 23: 0.5})
+    assert 24 not in scores(hole(1, 2), window=3)
+
+
+def test_targets_add_up_per_user_with_their_weights_and_seen_items_stay_out():
+    both = pd.concat([hole(1, 2), hole(1, 5, weight=0.5)])  # 5 is the slot after the last event (13)
+    got = scores(both, window=1)
+    assert got == pytest.approx({20: 1.0, 21: 1.0, 23: 0.5})
+    assert not set(got) & {10, 11, 12, 13}
+
+
+def test_a_user_without_visible_neighbours_gets_no_candidates():
+    top = score_targets(HISTORY, hole(1, 40), ITEMS, {"window": 3, "candidates_k": 10})
+    assert top.empty and list(top.columns) == ["user_id", "item_id", "score", "rank"]

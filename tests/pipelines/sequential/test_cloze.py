@@ -1,0 +1,85 @@
+"""BERT4Rec as a cloze model: grids with holes, masking without labels in holes, per-target scoring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from replay.models.nn.sequential import Bert4Rec
+
+from recsys_challenge.pipelines.sequential import cloze
+from recsys_challenge.pipelines.sequential.backends import backend_for
+
+VOCAB = np.array([10, 11, 12, 13, 14, 15])
+
+
+def fold(rows: dict[int, list[tuple[int, int]]]) -> pd.DataFrame:
+    frame = [(u, p, i) for u, seq in rows.items() for p, i in seq]
+    return pd.DataFrame(frame, columns=["user_id", "position", "item_id"])
+
+
+def test_grids_put_items_on_their_positions_and_mark_targets_and_holes():
+    history = fold({7: [(0, 10), (1, 11), (3, 13), (6, 12)], 3: [(1, 15)]})
+    targets = pd.DataFrame({"user_id": [7, 7], "position": [2, 7]})
+    grid = cloze.grids(history, targets, VOCAB)
+    T, H = cloze.TARGET, cloze.HOLE
+    assert grid.index.tolist() == [3, 7]
+    assert grid[7].tolist() == [0, 1, T, 3, H, H, 2, T]  # item indices; 4 and 5 are unknown holes
+    assert grid[3].tolist() == [H, 5]
+
+
+def test_training_rows_mask_holes_without_labels_and_label_masked_items():
+    row = np.array([0, 1, cloze.HOLE, 3, 2])
+    dataset = cloze.GridDataset([row], np.array([7]), 6, mask_prob=0.5, seed=0)
+    item = dataset[0]
+    assert item["pad_mask"].tolist() == [False, True, True, True, True, True]
+    hole = 3  # left padding shifts the row by one slot
+    assert not item["token_mask"][hole] and item["positive_labels"][hole] == cloze.IGNORE
+    masked_items = item["pad_mask"] & ~item["token_mask"]
+    masked_items[hole] = False
+    assert masked_items.any()  # at least one visible item is masked, and it is labelled with itself
+    slots = torch.tensor([-1, 0, 1, -1, 3, 2])
+    assert torch.equal(item["positive_labels"][masked_items], slots[masked_items])
+    assert (item["positive_labels"][~masked_items] == cloze.IGNORE).all()
+
+
+def test_long_grids_are_cut_into_windows_that_cover_every_slot_once():
+    grid = np.arange(10)
+    windows = cloze.chunks(grid, 4, 4)
+    assert [w.tolist() for w in windows] == [[6, 7, 8, 9], [2, 3, 4, 5], [0, 1]]
+    # overlapping training windows: full ones only, the oldest starting the grid
+    assert [w[0] for w in cloze.chunks(grid, 4, 2)] == [6, 4, 2, 0]
+
+
+def test_scores_come_from_target_slots_only_and_skip_seen_items(params):
+    cfg = {**params["bert4rec"], "max_seq_len": 6, "hidden_size": 8, "batch_size": 4}
+    module = backend_for(cfg, len(VOCAB)).build()
+    history = fold({1: [(0, 10), (1, 11), (3, 12)], 2: [(0, 13), (1, 14)]})
+    targets = pd.DataFrame({"user_id": [1], "position": [2], "weight": [1.0], "tail": [False]})
+    top = cloze.top_items(module, history, targets, VOCAB, 10, cfg)
+    assert set(top["user_id"]) == {1}  # user 2 has no target
+    assert set(top["item_id"]) == {13, 14, 15}  # unseen items only
+    # the score is the softmax at the target slot: the network's own output there
+    grid = cloze.grids(history, targets, VOCAB)
+    item = cloze.GridDataset([grid[1]], np.array([0]), 6, 0.0, None)[0]
+    with torch.no_grad():
+        module.eval()
+        logits = module._model(
+            {"item_id": item["inputs"]["item_id"][None]}, item["pad_mask"][None], item["token_mask"][None]
+        )[0, item["target_mask"]]
+    expected = torch.softmax(logits, dim=-1)[0, [3, 4, 5]].numpy()
+    got = top.set_index("item_id").loc[[13, 14, 15], "score"].to_numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_masked_head_loss_equals_replays_full_head_loss(params):
+    cfg = {**params["bert4rec"], "max_seq_len": 12, "hidden_size": 16, "dropout": 0.0}
+    module = backend_for(cfg, 30).build()
+    generator = torch.Generator().manual_seed(0)
+    pad_mask = torch.ones(4, 12, dtype=torch.bool)
+    pad_mask[:, :3] = False
+    items = torch.randint(0, 30, (4, 12), generator=generator)
+    tokens = torch.rand(4, 12, generator=generator) > 0.3
+    ours = module._compute_loss_ce({"item_id": items}, items, pad_mask, tokens)
+    theirs = Bert4Rec._compute_loss_ce(module, {"item_id": items}, items, pad_mask, tokens)
+    assert torch.allclose(ours, theirs)
