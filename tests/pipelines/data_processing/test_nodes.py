@@ -139,5 +139,5 @@ def test_repeated_order_indices_are_ranked_automatically_and_rejected_when_decla
     assert order_interactions(events)["position"].tolist() == [0, 1, 2]
     with pytest.raises(RawDataError, match=r"events.csv: column 'timestamp' .* 2 row\(s\) share"):
         order_interactions(events, "order", EVENTS_FILE)
-    with pytest.raises(ValueError, match="data_processing.timestamps must be one of"):
+    with pytest.raises(ValueError, match=r"data_processing\.timestamps must be one of"):
         order_interactions(events, "seconds")
