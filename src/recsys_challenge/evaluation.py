@@ -7,8 +7,19 @@ from typing import Any
 import pandas as pd
 from replay.metrics import MAP, NDCG, OfflineMetrics, Recall
 
-QUERY, ITEM = "user_id", "item_id"
-CANDIDATE_COLUMNS = [QUERY, ITEM, "score", "rank"]
+from recsys_challenge.core import (
+    CANDIDATE_COLUMNS,
+    ITEM,
+    KEY,
+    QUERY,
+    MetricHistory,
+    mlflow_name,
+    mlflow_series,
+    mlflow_value,
+)
+
+# columns of a metrics row that are no metric
+_NOT_METRICS = {"model", "users"}
 
 
 def ranking_metrics(candidates: pd.DataFrame, truth: pd.DataFrame, ks: list[int]) -> dict[str, float]:
@@ -18,13 +29,13 @@ def ranking_metrics(candidates: pd.DataFrame, truth: pd.DataFrame, ks: list[int]
     """
     metrics = [m(k) for k in ks for m in (NDCG, Recall, MAP)]
     scorer = OfflineMetrics(metrics, query_column=QUERY, item_column=ITEM, rating_column="score")
-    values = scorer(candidates[[QUERY, ITEM, "score"]], truth[[QUERY, ITEM]])
-    return {name.lower().replace("@", "_"): float(v) for name, v in values.items()}
+    values = scorer(candidates[[*KEY, "score"]], truth[KEY])
+    return {mlflow_name(name.lower()): float(v) for name, v in values.items()}
 
 
 def candidate_recall(candidates: pd.DataFrame, truth: pd.DataFrame) -> float:
     """Share of ground-truth events present among a user's candidates: the ceiling of a reranker."""
-    hits = truth[[QUERY, ITEM]].merge(candidates[[QUERY, ITEM]].drop_duplicates(), on=[QUERY, ITEM])
+    hits = truth[KEY].merge(candidates[KEY].drop_duplicates(), on=KEY)
     return float(len(hits) / len(truth)) if len(truth) else 0.0
 
 
@@ -41,7 +52,7 @@ def check_candidates(candidates: pd.DataFrame, history: pd.DataFrame | None, k: 
         )
     if history is None:
         return
-    seen = candidates.merge(history[[QUERY, ITEM]], on=[QUERY, ITEM])
+    seen = candidates.merge(history[KEY], on=KEY)
     if len(seen):
         raise ValueError(f"{source}: {len(seen)} candidate(s) already seen, e.g.\n{seen.head().to_string()}")
 
@@ -49,32 +60,30 @@ def check_candidates(candidates: pd.DataFrame, history: pd.DataFrame | None, k: 
 def evaluate(candidates: pd.DataFrame, truth: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
     """Test-window metrics as a one-row table (model, ndcg_10, recall_10, map_10, ...)."""
     metrics = ranking_metrics(candidates, truth, list(config["ks_test"]))
-    return pd.DataFrame([{"model": config["name"], "users": truth["user_id"].nunique(), **metrics}])
+    return pd.DataFrame([{"model": config["name"], "users": truth[QUERY].nunique(), **metrics}])
 
 
-def mlflow_metrics(
-    test_metrics: pd.DataFrame, history: pd.DataFrame | None = None
-) -> dict[str, list[dict[str, float]]]:
+def mlflow_test_metrics(row: pd.Series) -> MetricHistory:
+    """One model's test-window row for MLflow: metrics as ``test.<metric>``, timings (``*_seconds``) as
+    they are; the model name, user count and missing values are left out."""
+    return {
+        column if column.endswith("_seconds") else f"test.{column}": mlflow_value(value)
+        for column, value in row.items()
+        if column not in _NOT_METRICS and pd.notna(value)
+    }
+
+
+def mlflow_metrics(test_metrics: pd.DataFrame, history: pd.DataFrame | None = None) -> MetricHistory:
     """Final test metrics and, for trained models, per-epoch curves (step = epoch) in kedro-mlflow's
     history format; the dataset's prefix (the model namespace) is prepended by kedro-mlflow."""
-    logged: dict[str, list[dict[str, float]]] = {}
+    logged: MetricHistory = {}
     history = history if history is not None else pd.DataFrame()
     for column in history.columns:
         if column in {"epoch", "fit_seconds", "best_epoch"}:
             continue
-        name = column.replace("@", "_")
         prefix = "val." if "@" in column else "train."
-        series = history[["epoch", column]].dropna()
-        logged[prefix + name] = [
-            {"step": int(e), "value": float(v)} for e, v in series.itertuples(index=False)
-        ]
+        logged[prefix + mlflow_name(column)] = mlflow_series(history["epoch"], history[column])
     for column in ("fit_seconds", "best_epoch"):
         if column in history and len(history):
-            logged[column] = [{"step": 0, "value": float(history[column].iloc[0])}]
-    row = test_metrics.iloc[0]
-    for column in test_metrics.columns:
-        if column.endswith("_seconds"):
-            logged[column] = [{"step": 0, "value": float(row[column])}]
-        elif column not in {"model", "users"}:
-            logged[f"test.{column}"] = [{"step": 0, "value": float(row[column])}]
-    return logged
+            logged[column] = mlflow_value(history[column].iloc[0])
+    return {**logged, **mlflow_test_metrics(test_metrics.iloc[0])}

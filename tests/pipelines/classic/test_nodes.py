@@ -29,8 +29,25 @@ def test_generator_gives_k_unseen_candidates_per_user(tiny_log, params, model):
     assert candidates["user_id"].nunique() >= 5
     seen = candidates.merge(pandas_log[["user_id", "item_id"]], on=["user_id", "item_id"])
     assert seen.empty
-    assert candidates.groupby("user_id")["rank"].min().eq(1).all()
-    assert timings["fit_seconds"] >= 0 and timings["predict_seconds"] >= 0
+    # ranks 1..n follow the score within each user
+    for _, user in candidates.sort_values(["user_id", "rank"]).groupby("user_id"):
+        assert user["rank"].tolist() == list(range(1, len(user) + 1))
+        assert user["score"].is_monotonic_decreasing
+    assert set(timings) == {"fit_seconds", "predict_seconds"}
+
+
+def test_pop_proposes_the_most_popular_unseen_items_in_order(tiny_log, params):
+    pandas_log, spark_log = tiny_log
+    candidates, _ = generate_candidates(spark_log, {**params["pop"], "candidates_k": 2})
+    counts = pandas_log.groupby("item_id").size()
+    for user, seen in pandas_log.groupby("user_id")["item_id"]:
+        unseen = (
+            counts.drop(index=seen)
+            .reset_index(name="n")
+            .sort_values(["n", "item_id"], ascending=[False, True])
+        )
+        got = candidates[candidates.user_id == user].sort_values("rank")["item_id"].tolist()
+        assert got == unseen["item_id"].head(2).tolist(), user
 
 
 def test_unknown_model_is_named_in_the_error(params):

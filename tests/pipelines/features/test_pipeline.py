@@ -76,3 +76,35 @@ def test_features_cover_every_user_and_item_of_the_fold(folds, params, spark):
     genre_shares = users[[c for c in users.columns if c.startswith("u_pop_by_genre_")]]
     assert ((genre_shares >= 0) & (genre_shares <= 1)).all().all()
     assert (items["i_trend"] >= 0).all()
+
+
+def test_each_window_reads_only_the_history_it_may_see():
+    pipe = create_pipeline()
+    folds = {"fold_gen_train", "fold_rerank_gt", "fold_test_history", "fold_test_gt", "interactions"}
+    expected = {"rerank": "fold_gen_train", "test": "fold_test_history", "final": "interactions"}
+    for window, fold in expected.items():
+        inputs = pipe.only_nodes_with_namespaces([f"features_{window}"]).inputs()
+        assert {name.split("@")[0] for name in inputs} & folds == {fold}, window
+
+
+def test_activity_features_count_recent_events_and_the_trend():
+    # one day apart; trend_fraction 0.5 -> "recent" = the last 2 of the 4 days
+    history = pd.DataFrame(
+        {
+            "user_id": [1, 1, 2, 2, 2],
+            "item_id": [10, 11, 10, 11, 12],
+            "timestamp": [d * 86400 for d in range(5)],
+            "order": [0, 1, 0, 1, 2],
+        }
+    )
+    items = pd.DataFrame({"item_id": [10, 11, 12], "genre_0": [1, 0, 1], "genre_1": [0, 1, 0]})
+    user, item = activity_features(history, items, {"trend_fraction": 0.5, "recent_events": 2})
+    assert list(user.columns) == ["user_id", "u_recent_events", "u_recent_genre_0", "u_recent_genre_1"]
+    assert user["u_recent_events"].tolist() == [0, 3]
+    assert user.loc[user.user_id == 2, ["u_recent_genre_0", "u_recent_genre_1"]].values.tolist() == [
+        [0.5, 0.5]
+    ]
+    # counts and recency are RePlay's log statistics (i_log_num_interact, *_last_interaction_gap_days)
+    assert list(item.columns) == ["item_id", "i_recent_events", "i_trend"]
+    assert item["i_recent_events"].tolist() == [1, 1, 1]
+    assert item["i_trend"].tolist() == pytest.approx([1 / 2 / 0.5, 1 / 2 / 0.5, 1 / 1 / 0.5])

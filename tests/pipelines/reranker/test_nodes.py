@@ -6,12 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recsys_challenge.core import WINDOWS
+from recsys_challenge.pipelines.reranker import create_pipeline
 from recsys_challenge.pipelines.reranker.nodes import (
     _pool,
     add_features,
     add_labels,
     compare_models,
     rerank,
+    reranker_mlflow_metrics,
     train_ranker,
     union_candidates,
 )
@@ -44,14 +47,44 @@ def test_union_keeps_each_generator_score_and_rank():
     assert union[["user_id", "item_id"]].duplicated().sum() == 0
 
 
-def test_labels_come_only_from_the_given_window():
-    frame = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [10, 11, 10]})
-    rerank_gt = pd.DataFrame({"user_id": [1], "item_id": [11]})
+def test_union_needs_a_generator():
+    with pytest.raises(ValueError, match="at least one generator"):
+        union_candidates(3)
+
+
+def test_labels_mark_exactly_the_pairs_of_the_given_truth():
+    frame = pd.DataFrame({"user_id": [1, 1, 2, 2], "item_id": [10, 11, 10, 11], "f": [0.1, 0.2, 0.3, 0.4]})
+    rerank_gt = pd.DataFrame({"user_id": [1, 1, 2, 3], "item_id": [11, 11, 12, 10]})  # a repeat, misses
     test_gt = pd.DataFrame({"user_id": [2], "item_id": [10]})
     labelled = add_labels(frame, rerank_gt)
-    assert labelled["target"].tolist() == [0, 1, 0]
-    positives = labelled[labelled.target == 1][["user_id", "item_id"]]
-    assert positives.merge(test_gt).empty
+    # one row per candidate (a repeated event adds none); only (user 1, item 11) is in the window
+    pd.testing.assert_frame_equal(labelled.drop(columns="target"), frame)
+    assert labelled["target"].tolist() == [0, 1, 0, 0]
+    assert add_labels(frame, test_gt)["target"].tolist() == [0, 0, 1, 0]  # the truth passed decides
+
+
+def test_only_the_rerank_windows_truth_reaches_the_model():
+    pipe = create_pipeline(("gen_a", "gen_b"))
+    truths = {f"{w.truth}@pandas" for w in WINDOWS.values() if w.truth}
+    (labels,) = [n for n in pipe.nodes if "reranker.train_set" in n.outputs]
+    assert set(labels.inputs) & truths == {"fold_rerank_gt@pandas"}
+    # nothing upstream of the model (union, features, labels) reads another window's truth
+    assert pipe.to_outputs("reranker.model").inputs() & truths == {"fold_rerank_gt@pandas"}
+    (compare,) = [n for n in pipe.nodes if "reranker.comparison" in n.outputs]
+    assert set(compare.inputs) & truths == {"fold_test_gt@pandas"}
+
+
+def test_reranker_is_a_namespace_with_the_catalogs_dataset_names():
+    pipe = create_pipeline(("gen_a", "gen_b"))
+    assert {n.namespace for n in pipe.nodes} == {"reranker"}
+    assert {"reranker.model", "reranker.candidates_test", "reranker.candidates_final"} <= pipe.all_outputs()
+    # generators' candidates and the feature tables are read under their own names
+    assert {
+        "gen_a.candidates_rerank",
+        "gen_b.candidates_final",
+        "features_test.user_features",
+    } <= pipe.inputs()
+    assert {"params:reranker", "params:reranker.per_generator_k"} <= pipe.inputs()
 
 
 def test_pool_groups_are_contiguous_per_user():
@@ -110,3 +143,34 @@ def test_affinity_features_use_the_users_own_demographics():
     assert frame.loc[2, "i_pop_by_own_gender"] == pytest.approx(0.2)
     assert frame.loc[2, "i_pop_by_own_age"] == pytest.approx(0.7)
     assert frame.loc[1, "genre_match"] == pytest.approx(1.0) and frame.loc[2, "genre_match"] == 0.0
+
+
+class ColumnModel:
+    """A stand-in ranker whose score is one feature column."""
+
+    feature_names_ = ("f",)
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        return features["f"].to_numpy()
+
+
+def test_rerank_keeps_the_best_k_per_user_by_score_ties_by_item():
+    frame = pd.DataFrame({"user_id": [1] * 4 + [2] * 2, "item_id": [13, 12, 11, 10, 5, 6],
+                          "f": [0.1, 0.9, 0.5, 0.5, 0.2, 0.3]})  # fmt: skip
+    out = rerank(ColumnModel(), frame, {"candidates_k": 3})
+    assert list(out.columns) == ["user_id", "item_id", "score", "rank"]
+    assert out[["user_id", "item_id", "rank"]].values.tolist() == [
+        [1, 12, 1], [1, 10, 2], [1, 11, 3], [2, 6, 1], [2, 5, 2],
+    ]  # fmt: skip
+
+
+def test_reranker_mlflow_metrics_are_its_comparison_row_and_catboost_curves():
+    comparison = pd.DataFrame({"model": ["gen", "reranker"], "ndcg_10": [0.1, 0.2],
+                               "candidate_recall": [0.4, np.nan], "gain_vs_best": [1.0, 2.0]})  # fmt: skip
+    curves = pd.DataFrame({"iteration": [0, 1], "validation.NDCG:top=10": [0.3, 0.35]})
+    logged = reranker_mlflow_metrics(comparison, curves)
+    assert logged == {
+        "test.ndcg_10": [{"step": 0, "value": 0.2}],
+        "test.gain_vs_best": [{"step": 0, "value": 2.0}],  # a missing value is not logged
+        "train.validation.NDCG_top_10": [{"step": 0, "value": 0.3}, {"step": 1, "value": 0.35}],
+    }

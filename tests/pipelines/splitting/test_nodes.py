@@ -88,3 +88,18 @@ def test_sample_folds_leak_free_and_leave_one_out(sample, params):
 def test_unknown_strategy_is_rejected(edge_interactions, params):
     with pytest.raises(ValueError, match="'last_n' or 'ratio'"):
         split_holdout(edge_interactions, {"strategy": "random"}, params["splitting"])
+
+
+@pytest.mark.parametrize("drop_cold_items", [True, False])
+def test_cold_holdout_items_are_dropped_only_when_asked(params, drop_cold_items):
+    # last events: user 0 -> item 3 (no one else has it), user 1 -> item 4 (user 2 saw it), user 2 -> item 2
+    rows = [(0, 1, 1), (0, 2, 2), (0, 3, 3), (1, 1, 1), (1, 2, 2), (1, 4, 3), (2, 4, 1), (2, 1, 2), (2, 2, 3)]
+    split = {**params["splitting"], "min_events_to_split": 3, "drop_cold_items": drop_cold_items}
+    history, held_out = split_holdout(
+        order_interactions(make_events(rows)), {"strategy": "last_n", "n": 1}, split
+    )
+    assert dict(zip(held_out.user_id, held_out.item_id, strict=True)) == (
+        {1: 4, 2: 2} if drop_cold_items else {0: 3, 1: 4, 2: 2}
+    )
+    if drop_cold_items:
+        assert held_out["item_id"].isin(history["item_id"]).all()

@@ -12,9 +12,8 @@ from pyspark.sql import functions as sf
 from pyspark.sql.window import Window
 from replay.data import Dataset, FeatureHint, FeatureInfo, FeatureSchema, FeatureType
 
+from recsys_challenge.core import ITEM, KEY, ORDER, QUERY, RATING
 from recsys_challenge.evaluation import check_candidates
-
-QUERY, ITEM = "user_id", "item_id"
 
 
 def replay_dataset(interactions: SparkDataFrame) -> Dataset:
@@ -23,11 +22,11 @@ def replay_dataset(interactions: SparkDataFrame) -> Dataset:
         [
             FeatureInfo(QUERY, FeatureType.CATEGORICAL, FeatureHint.QUERY_ID),
             FeatureInfo(ITEM, FeatureType.CATEGORICAL, FeatureHint.ITEM_ID),
-            FeatureInfo("rating", FeatureType.NUMERICAL, FeatureHint.RATING),
-            FeatureInfo("order", FeatureType.NUMERICAL, FeatureHint.TIMESTAMP),
+            FeatureInfo(RATING, FeatureType.NUMERICAL, FeatureHint.RATING),
+            FeatureInfo(ORDER, FeatureType.NUMERICAL, FeatureHint.TIMESTAMP),
         ]
     )
-    columns = interactions.select(QUERY, ITEM, sf.col("rating").cast("double"), "order")
+    columns = interactions.select(QUERY, ITEM, sf.col(RATING).cast("double"), ORDER)
     return Dataset(feature_schema=schema, interactions=columns, check_consistency=False)
 
 
@@ -55,14 +54,14 @@ def generate_candidates(
     k = int(config["candidates_k"])
     recs = model.predict(dataset, k=k, filter_seen_items=True)
     ranked = recs.withColumn(
-        "rank", sf.row_number().over(Window.partitionBy(QUERY).orderBy(sf.desc("rating"), sf.asc(ITEM)))
+        "rank", sf.row_number().over(Window.partitionBy(QUERY).orderBy(sf.desc(RATING), sf.asc(ITEM)))
     ).cache()
     # the seen-item check runs in Spark: collecting the fold to the driver would not scale to a cluster
-    seen = ranked.join(train.select(QUERY, ITEM), [QUERY, ITEM], "left_semi").count()
+    seen = ranked.join(train.select(*KEY), KEY, "left_semi").count()
     candidates = ranked.select(
         sf.col(QUERY).cast("long"),
         sf.col(ITEM).cast("long"),
-        sf.col("rating").cast("float").alias("score"),
+        sf.col(RATING).cast("float").alias("score"),
         sf.col("rank").cast("int"),
     ).toPandas()
     timings = {"fit_seconds": fitted - start, "predict_seconds": time.perf_counter() - fitted}

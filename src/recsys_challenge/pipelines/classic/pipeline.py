@@ -2,23 +2,22 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from recsys_challenge.core import WINDOWS
 from recsys_challenge.evaluation import evaluate, mlflow_metrics
 from recsys_challenge.pipelines.namespacing import per_model
 
 from .nodes import attach_timings, generate_candidates
 
 MODELS = ("pop", "itemknn", "als", "slim")
-SHARED = {"fold_gen_train@spark", "fold_test_history@spark", "interactions@spark", "fold_test_gt@pandas"}
+# window -> the fold each model is fitted on (Spark), and the test window's truth (pandas)
+HISTORY = {name: f"{window.history}@spark" for name, window in WINDOWS.items()}
+TEST_TRUTH = f"{WINDOWS['test'].truth}@pandas"
+SHARED = {*HISTORY.values(), TEST_TRUTH}
 
 
 def template() -> Pipeline:
     """Fit per window (generator fold, pre-test history, everything) -> candidates, metrics."""
     config = "params:config"
-    windows = {
-        "rerank": "fold_gen_train@spark",
-        "test": "fold_test_history@spark",
-        "final": "interactions@spark",
-    }
     nodes = [
         Node(
             generate_candidates,
@@ -27,12 +26,12 @@ def template() -> Pipeline:
             name=f"candidates_{window}",
             tags=["training", "inference", "spark"],
         )
-        for window, fold in windows.items()
+        for window, fold in HISTORY.items()
     ]
     nodes += [
         Node(
             evaluate,
-            ["candidates_test", "fold_test_gt@pandas", config],
+            ["candidates_test", TEST_TRUTH, config],
             "test_metrics_raw",
             name="evaluate",
             tags=["evaluation"],

@@ -15,7 +15,8 @@ from pyspark.sql import DataFrame as SparkDataFrame
 from pyspark.sql import functions as sf
 from replay.preprocessing.history_based_fp import ConditionalPopularityProcessor, LogStatFeaturesProcessor
 
-QUERY, ITEM = "user_id", "item_id"
+from recsys_challenge.core import ITEM, ORDER, QUERY, RATING, TIMESTAMP, genre_columns
+
 LEGACY = {QUERY: "user_idx", ITEM: "item_idx"}  # RePlay's history processors use the legacy names
 DATE_COLUMNS = ("u_min_interact_date", "u_max_interact_date", "i_min_interact_date", "i_max_interact_date")
 
@@ -24,8 +25,8 @@ def _legacy_log(history: SparkDataFrame) -> SparkDataFrame:
     return history.select(
         sf.col(QUERY).alias("user_idx"),
         sf.col(ITEM).alias("item_idx"),
-        sf.col("rating").cast("double").alias("relevance"),
-        sf.col("timestamp").cast("timestamp").alias("timestamp"),
+        sf.col(RATING).cast("double").alias("relevance"),
+        sf.col(TIMESTAMP).cast("timestamp").alias("timestamp"),
     )
 
 
@@ -57,7 +58,7 @@ def replay_history_features(
         long = table.toPandas().rename(columns={"item_idx": ITEM})
         item = item.merge(_wide(long, ITEM, column, f"i_pop_by_{column}"), on=ITEM, how="left")
 
-    genres = [c for c in items.columns if c.startswith("genre_")]
+    genres = genre_columns(items.columns)
     tastes = ConditionalPopularityProcessor(cat_features_list=genres)
     tastes.fit(log, items.withColumnRenamed(ITEM, "item_idx"))
     for genre, table in tastes.conditional_pop_dict.items():
@@ -70,44 +71,31 @@ def replay_history_features(
 def activity_features(
     history: pd.DataFrame, items: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Recency, activity and popularity-trend features the log statistics do not cover."""
-    end = history["timestamp"].max()
-    span = max(end - history["timestamp"].min(), 1)
+    """Recent activity, recent genre profile and popularity trend: what the log statistics do not cover
+    (they already hold each user's and item's event count and days since the last event)."""
+    end = history[TIMESTAMP].max()
+    span = max(end - history[TIMESTAMP].min(), 1)
     recent_start = end - span * float(params["trend_fraction"])
-    recent = history[history["timestamp"] >= recent_start]
+    recent = history[history[TIMESTAMP] >= recent_start]
     n_last = int(params["recent_events"])
 
-    per_user = history.groupby(QUERY)
-    user = pd.DataFrame(
-        {
-            "u_events": per_user.size(),
-            "u_days_since_last": (end - per_user["timestamp"].max()) / 86400.0,
-            "u_recent_events": recent.groupby(QUERY).size(),
-        }
-    ).fillna({"u_recent_events": 0})
+    users = pd.Index(np.sort(history[QUERY].unique()), name=QUERY)
+    user = pd.DataFrame({"u_recent_events": recent.groupby(QUERY).size().reindex(users, fill_value=0)})
     # genre profile of the user's last events: "recency of similar items"
-    last = history.sort_values([QUERY, "order"]).groupby(QUERY).tail(n_last)
-    genres = [c for c in items.columns if c.startswith("genre_")]
+    last = history.sort_values([QUERY, ORDER]).groupby(QUERY).tail(n_last)
+    genres = genre_columns(items)
     profile = last[[QUERY, ITEM]].merge(items[[ITEM, *genres]], on=ITEM, how="left").fillna(0.0)
     profile = profile.groupby(QUERY)[genres].mean().add_prefix("u_recent_")
-    user = user.join(profile, how="left").fillna(0.0).rename_axis(QUERY).reset_index()
+    user = user.join(profile, how="left").fillna(0.0).reset_index()
 
-    per_item = history.groupby(ITEM)
-    total = per_item.size()
+    total = history.groupby(ITEM).size()
     recent_count = recent.groupby(ITEM).size().reindex(total.index, fill_value=0)
-    item = (
-        pd.DataFrame(
-            {
-                "i_events": total,
-                "i_recent_events": recent_count,
-                "i_trend": recent_count / total / float(params["trend_fraction"]),
-                "i_days_since_last": (end - per_item["timestamp"].max()) / 86400.0,
-                "i_popularity_rank": total.rank(ascending=False, method="min"),
-            }
-        )
-        .rename_axis(ITEM)
-        .reset_index()
-    )
+    item = pd.DataFrame(
+        {
+            "i_recent_events": recent_count,
+            "i_trend": recent_count / total / float(params["trend_fraction"]),
+        }
+    ).reset_index()
     return user, item
 
 

@@ -2,10 +2,9 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import activity_features, merge_features, replay_history_features
+from recsys_challenge.core import WINDOWS
 
-# window -> the history fold its features are computed from
-WINDOWS = {"rerank": "fold_gen_train", "test": "fold_test_history", "final": "interactions"}
+from .nodes import activity_features, merge_features, replay_history_features
 
 
 def template() -> Pipeline:
@@ -36,14 +35,15 @@ def template() -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
+    """The template once per window (namespace ``features_<window>``), over that window's history fold."""
     return sum(
         (
             Pipeline(
                 template(),
-                namespace=f"features_{window}",
+                namespace=f"features_{name}",
                 inputs={
-                    "history@spark": f"{fold}@spark",
-                    "history@pandas": f"{fold}@pandas",
+                    "history@spark": f"{window.history}@spark",
+                    "history@pandas": f"{window.history}@pandas",
                     "users@spark": "users@spark",
                     "items@spark": "items@spark",
                     "items@pandas": "items@pandas",
@@ -51,7 +51,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 parameters={"params:features"},
                 tags=["features"],
             )
-            for window, fold in WINDOWS.items()
+            for name, window in WINDOWS.items()
         ),
         Pipeline([]),
     )

@@ -14,6 +14,10 @@ from plotly.subplots import make_subplots
 METRICS = ("ndcg_10", "recall_10", "map_10")
 
 
+def _label(metric: str) -> str:
+    return metric.replace("_", "@")  # ndcg_10 -> ndcg@10
+
+
 def comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
     """Test-window metrics of every model, best NDCG@10 first."""
     columns = ["model", *METRICS, "candidate_recall", "gain_vs_best"]
@@ -25,23 +29,19 @@ def comparison_chart(table: pd.DataFrame) -> go.Figure:
     """Grouped bars of NDCG@10, Recall@10 and MAP@10 per model on the test window."""
     fig = go.Figure()
     for metric in METRICS:
-        fig.add_bar(name=metric.replace("_", "@"), x=table["model"], y=table[metric])
+        fig.add_bar(name=_label(metric), x=table["model"], y=table[metric])
     fig.update_layout(barmode="group", title="Test window: every model on the same users",
                       yaxis_title="value", template="plotly_white")  # fmt: skip
     return fig
 
 
 def comparison_png(table: pd.DataFrame) -> plt.Figure:
-    """The same comparison as a PNG (README, reports)."""
+    """The same comparison as a PNG (README, reports): pandas groups the metrics' bars per model."""
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    width = 0.27
-    x = range(len(table))
-    for shift, metric in enumerate(METRICS):
-        ax.bar([i + (shift - 1) * width for i in x], table[metric], width, label=metric.replace("_", "@"))
-    ax.set_xticks(list(x), table["model"], rotation=20)
+    bars = table.set_index("model")[list(METRICS)].rename(columns=_label)
+    bars.plot.bar(ax=ax, rot=20, width=0.8, xlabel="")
     ax.set_ylabel("test window")
     ax.set_title("Model comparison (same users, seen items removed)")
-    ax.legend()
     fig.tight_layout()
     return fig
 

@@ -9,31 +9,36 @@ import numpy as np
 import pandas as pd
 from catboost import CatBoostRanker, Pool
 
-from recsys_challenge.evaluation import candidate_recall, ranking_metrics
+from recsys_challenge.core import (
+    ITEM,
+    KEY,
+    QUERY,
+    MetricHistory,
+    genre_columns,
+    mlflow_name,
+    mlflow_series,
+    ranked,
+)
+from recsys_challenge.evaluation import candidate_recall, mlflow_test_metrics, ranking_metrics
 
 logger = logging.getLogger(__name__)
-QUERY, ITEM = "user_id", "item_id"
-KEY = [QUERY, ITEM]
 
 
 def union_candidates(per_generator_k: int, **candidates: pd.DataFrame) -> pd.DataFrame:
     """Outer union of every generator's top-``per_generator_k``: one row per (user, item), with each
     generator's score and rank (missing rank = k + 1), how many generators proposed it and the best rank."""
+    if not candidates:
+        raise ValueError("union_candidates: the reranker needs the candidates of at least one generator")
     union: pd.DataFrame | None = None
     for name, frame in sorted(candidates.items()):
         top = frame[frame["rank"] <= per_generator_k][[*KEY, "score", "rank"]]
         top = top.rename(columns={"score": f"{name}_score", "rank": f"{name}_rank"})
         union = top if union is None else union.merge(top, on=KEY, how="outer")
-    assert union is not None, "the reranker needs at least one generator"
     ranks = [f"{n}_rank" for n in candidates]
     union[ranks] = union[ranks].fillna(per_generator_k + 1).astype("float32")
     union["n_generators"] = (union[ranks] <= per_generator_k).sum(axis=1).astype("float32")
     union["best_rank"] = union[ranks].min(axis=1)
     return union.sort_values(KEY).reset_index(drop=True)
-
-
-def _genres(items: pd.DataFrame) -> list[str]:
-    return [c for c in items.columns if c.startswith("genre_")]
 
 
 def add_features(
@@ -47,7 +52,7 @@ def add_features(
     static_users = users.assign(is_male=(users["gender"] == "M").astype("float32"))
     frame = union.merge(user_features, on=QUERY, how="left").merge(item_features, on=ITEM, how="left")
     frame = frame.merge(static_users[[QUERY, "gender", "age", "is_male"]], on=QUERY, how="left")
-    genres = _genres(items)
+    genres = genre_columns(items)
     frame = frame.merge(items[[ITEM, *genres]], on=ITEM, how="left")
     item_genres = frame[genres].fillna(0).to_numpy(dtype="float32")
     for prefix, name in (("u_pop_by_", "genre_match"), ("u_recent_", "recent_genre_match")):
@@ -127,9 +132,7 @@ def rerank(model: CatBoostRanker, frame: pd.DataFrame, params: dict[str, Any]) -
     """Score every candidate and keep the top ``candidates_k`` per user (shared candidate schema)."""
     features = list(model.feature_names_)
     scored = frame[KEY].assign(score=model.predict(frame[features]).astype("float32"))
-    scored = scored.sort_values([QUERY, "score"], ascending=[True, False], kind="stable")
-    scored["rank"] = scored.groupby(QUERY).cumcount().astype("int32") + 1
-    return scored[scored["rank"] <= int(params["candidates_k"])].reset_index(drop=True)
+    return ranked(scored, int(params["candidates_k"]))
 
 
 def compare_models(
@@ -150,16 +153,9 @@ def compare_models(
     return table
 
 
-def reranker_mlflow_metrics(
-    comparison: pd.DataFrame, curves: pd.DataFrame
-) -> dict[str, list[dict[str, float]]]:
+def reranker_mlflow_metrics(comparison: pd.DataFrame, curves: pd.DataFrame) -> MetricHistory:
     """Reranker test metrics, its gain and candidate recall, and CatBoost's learning curves."""
-    row = comparison.set_index("model").loc["reranker"]
-    logged = {f"test.{k}": [{"step": 0, "value": float(v)}] for k, v in row.items() if pd.notna(v)}
-    for column in curves.columns[1:]:
-        name = column.replace(":", "_").replace("=", "_").replace(";", "_")
-        logged[f"train.{name}"] = [
-            {"step": int(i), "value": float(v)}
-            for i, v in zip(curves["iteration"], curves[column], strict=True)
-        ]
+    logged = mlflow_test_metrics(comparison.set_index("model").loc["reranker"])
+    for column in curves.columns.drop("iteration"):
+        logged[f"train.{mlflow_name(column)}"] = mlflow_series(curves["iteration"], curves[column])
     return logged

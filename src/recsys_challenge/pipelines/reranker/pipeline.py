@@ -1,6 +1,12 @@
-"""Wiring of the reranker: one union + features per window, trained on the reranker window only."""
+"""Wiring of the reranker: one union + features per window, trained on the reranker window only.
+
+A Kedro namespace (``reranker``) like the generators: its own datasets are ``reranker.<name>``; the
+generators' candidates, the feature tables, the static tables and the windows' truth are shared inputs.
+"""
 
 from kedro.pipeline import Node, Pipeline
+
+from recsys_challenge.core import LATER_WINDOWS, WINDOWS
 
 from .nodes import (
     add_features,
@@ -12,76 +18,87 @@ from .nodes import (
     union_candidates,
 )
 
-WINDOWS = ("rerank", "test", "final")
+NAMESPACE = "reranker"
+PARAMS = "params:reranker"
+STATIC = ("users@pandas", "items@pandas")
+# the reranker learns from the rerank window's truth and is scored on the test window's
+LABELS = f"{WINDOWS['rerank'].truth}@pandas"
+TEST_TRUTH = f"{WINDOWS['test'].truth}@pandas"
 
 
 def _window(window: str, generators: tuple[str, ...]) -> list[Node]:
-    inputs = {"per_generator_k": "params:reranker.per_generator_k"}
+    inputs = {"per_generator_k": f"{PARAMS}.per_generator_k"}
     inputs.update({g: f"{g}.candidates_{window}" for g in generators})
     return [
-        Node(union_candidates, inputs, f"reranker.union_{window}", name=f"reranker.union_{window}"),
+        Node(union_candidates, inputs, f"union_{window}", name=f"union_{window}"),
         Node(
             add_features,
-            [
-                f"reranker.union_{window}",
-                f"features_{window}.user_features",
-                f"features_{window}.item_features",
-                "users@pandas",
-                "items@pandas",
-            ],
-            f"reranker.dataset_{window}",
-            name=f"reranker.features_{window}",
+            [f"union_{window}", *(f"features_{window}.{t}_features" for t in ("user", "item")), *STATIC],
+            f"dataset_{window}",
+            name=f"features_{window}",
         ),
     ]
 
 
-def create_pipeline(generators: tuple[str, ...] = ("sasrec", "pop"), **kwargs) -> Pipeline:
-    """Reranker over the candidates of ``generators`` (the registry passes every generator it runs)."""
-    params = "params:reranker"
+def template(generators: tuple[str, ...]) -> Pipeline:
+    """Union and features per window; labels, training, reranking, evaluation (names without namespace)."""
     nodes = [n for window in WINDOWS for n in _window(window, generators)]
     nodes += [
-        Node(
-            add_labels,
-            ["reranker.dataset_rerank", "fold_rerank_gt@pandas"],
-            "reranker.train_set",
-            name="reranker.labels",
-        ),
+        Node(add_labels, ["dataset_rerank", LABELS], "train_set", name="labels"),
         Node(
             train_ranker,
-            ["reranker.train_set", params],
-            ["reranker.model", "reranker.feature_importance", "reranker.learning_curves"],
-            name="reranker.train",
+            ["train_set", PARAMS],
+            ["model", "feature_importance", "learning_curves"],
+            name="train",
             tags=["training"],
         ),
         *[
             Node(
                 rerank,
-                ["reranker.model", f"reranker.dataset_{window}", params],
-                f"reranker.candidates_{window}",
-                name=f"reranker.rerank_{window}",
+                ["model", f"dataset_{window}", PARAMS],
+                f"candidates_{window}",
+                name=f"rerank_{window}",
                 tags=["inference"],
             )
-            for window in ("test", "final")
+            for window in LATER_WINDOWS
         ],
         Node(
             compare_models,
             {
-                "truth": "fold_test_gt@pandas",
-                "reranked": "reranker.candidates_test",
-                "union": "reranker.union_test",
-                "params": params,
+                "truth": TEST_TRUTH,
+                "reranked": "candidates_test",
+                "union": "union_test",
+                "params": PARAMS,
                 **{g: f"{g}.candidates_test" for g in generators},
             },
-            "reranker.comparison",
-            name="reranker.compare",
+            "comparison",
+            name="compare",
             tags=["evaluation"],
         ),
         Node(
             reranker_mlflow_metrics,
-            ["reranker.comparison", "reranker.learning_curves"],
-            "reranker.mlflow_metrics",
-            name="reranker.log_metrics",
+            ["comparison", "learning_curves"],
+            "mlflow_metrics",
+            name="log_metrics",
             tags=["evaluation"],
         ),
     ]
-    return Pipeline(nodes, tags=["reranker"])
+    return Pipeline(nodes)
+
+
+def create_pipeline(generators: tuple[str, ...], **kwargs) -> Pipeline:
+    """Reranker over the candidates of ``generators`` (the registry passes every generator it runs)."""
+    shared = {
+        *STATIC,
+        LABELS,
+        TEST_TRUTH,
+        *(f"{g}.candidates_{window}" for g in generators for window in WINDOWS),
+        *(f"features_{window}.{table}_features" for window in WINDOWS for table in ("user", "item")),
+    }
+    return Pipeline(
+        template(generators),
+        namespace=NAMESPACE,
+        inputs=shared,
+        parameters={PARAMS, f"{PARAMS}.per_generator_k"},
+        tags=["reranker"],
+    )

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 from replay.splitters import LastNSplitter, RatioSplitter
 
-QUERY, ITEM, ORDER = "user_id", "item_id", "order"
+from recsys_challenge.core import ITEM, ORDER, QUERY
 
 
 def _splitter(holdout: dict[str, Any], drop_cold_users: bool, drop_cold_items: bool):
@@ -34,7 +34,8 @@ def split_holdout(
     """Split each user's events into (history, holdout): the holdout is the user's last events.
 
     Users with fewer than ``min_events_to_split`` events keep all events in the history. Cold users and
-    items of the holdout are dropped when the parameters say so.
+    items of the holdout are dropped by RePlay's splitter when the parameters say so; the short users it
+    never saw only add items to the history, so no holdout item is cold in the history returned.
     """
     sizes = interactions.groupby(QUERY)[ITEM].transform("size")
     short = interactions[sizes < params["min_events_to_split"]]
@@ -43,8 +44,6 @@ def split_holdout(
     history, held_out = splitter.split(splittable)
     history = pd.concat([history, short]).sort_values([QUERY, ORDER], kind="stable")
     held_out = held_out.sort_values([QUERY, ORDER], kind="stable")
-    if params["drop_cold_items"]:
-        held_out = held_out[held_out[ITEM].isin(history[ITEM])]
     return history.reset_index(drop=True), held_out.reset_index(drop=True)
 
 

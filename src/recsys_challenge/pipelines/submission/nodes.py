@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-QUERY, ITEM = "user_id", "item_id"
+from recsys_challenge.core import ITEM, KEY, QUERY
 
 
 class SubmissionError(ValueError):
@@ -79,7 +79,7 @@ def validate_submission(submission: pd.DataFrame, interactions: pd.DataFrame, pa
         )
     pairs = pd.DataFrame({QUERY: submission[QUERY], ITEM: parsed}).explode(ITEM).dropna()
     pairs[ITEM] = pairs[ITEM].astype("int64")
-    seen = pairs.merge(interactions[[QUERY, ITEM]].drop_duplicates(), on=[QUERY, ITEM])
+    seen = pairs.merge(interactions[KEY].drop_duplicates(), on=KEY)
     if len(seen):
         problems.append(f"{len(seen)} already-seen item(s), e.g. {seen.head(3).to_dict('records')}")
     unknown = pairs[~pairs[ITEM].isin(interactions[ITEM])]

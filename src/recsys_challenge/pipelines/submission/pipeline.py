@@ -23,7 +23,7 @@ def per_model(model: str) -> Pipeline:
     )
 
 
-def create_pipeline(sources: tuple[str, ...] = ("sasrec",), choose: bool = True, **kwargs) -> Pipeline:
+def create_pipeline(sources: tuple[str, ...], *, choose: bool, **kwargs) -> Pipeline:
     """Submissions of ``sources``; with ``choose``, ``submission.csv`` is the one of ``submission.source``."""
     pipe = sum((per_model(s) for s in sources), Pipeline([]))
     if not choose:
