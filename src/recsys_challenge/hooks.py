@@ -105,7 +105,7 @@ class MlflowTagsHook:
         self._tags = {
             "kedro.pipeline": ",".join(names),
             "kedro.env": str(run_params.get("env") or "local"),
-            "models": ",".join(m for m in models if not m.startswith("features_")),
+            "models": ",".join(m for m in models if not m.startswith("features_") and m != "reporting"),
         }
 
     @hook_impl

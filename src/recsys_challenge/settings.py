@@ -25,6 +25,8 @@ for _pattern in (
     r"Suboptimal parameters: partition",  # RePlay ParquetDataset sizing hint
     r"`Trainer\(limit_val_batches=1.0\)` was configured",  # Lightning info on every fit
     r"ORJSONResponse is deprecated",  # kedro-viz with a newer FastAPI
+    # Kedro 1.x on reads across namespaces, e.g. the reranker reading sasrec.candidates_* (kedro#5021)
+    r"One or more dataset names contain '\.' characters",
 ):
     warnings.filterwarnings("ignore", message=_pattern)
 
