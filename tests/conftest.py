@@ -43,6 +43,21 @@ def copy_project(root: Path, target: Path) -> Path:
     return target
 
 
+def run_project(project: Path, env: str = "test") -> Path:
+    """``kedro run --env <env>`` of a throwaway project through KedroSession, MLflow left untouched."""
+    import mlflow
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(project)
+        bootstrap_project(project)
+        with KedroSession.create(project_path=project, env=env) as session:
+            session.run()
+        mlflow.set_tracking_uri("")
+    return project
+
+
 def listening(port: int) -> bool:
     """Whether something accepts connections on loopback ``port``."""
     with socket.socket() as s:
@@ -143,6 +158,18 @@ def pandas_inputs(pipeline: Pipeline, data: dict) -> dict:
     return {name: data[name.split("@")[0]] for name in pipeline.inputs() if name.split("@")[0] in data}
 
 
+def parameter_inputs(pipeline: Pipeline, params: dict) -> dict:
+    """Every ``params:a.b`` input of ``pipeline``, looked up in ``params``."""
+    inputs = {}
+    for name in pipeline.inputs():
+        if name.startswith("params:"):
+            value = params
+            for key in name.removeprefix("params:").split("."):
+                value = value[key]
+            inputs[name] = value
+    return inputs
+
+
 @pytest.fixture(scope="session")
 def folds(sample, params) -> dict[str, pd.DataFrame]:
     """The sample through data_processing and splitting (base parameters)."""
@@ -154,10 +181,7 @@ def folds(sample, params) -> dict[str, pd.DataFrame]:
         "events": sample["events"],
         "item_features": sample["item_features"],
         "user_features": sample["user_features"],
-        "params:data_processing": params["data_processing"],
-        "params:splitting": params["splitting"],
-        "params:splitting.test": params["splitting"]["test"],
-        "params:splitting.rerank": params["splitting"]["rerank"],
+        **parameter_inputs(pipe, params),
     }
     out = run_pipeline(pipe, inputs)
     return strip_engine({k: v for k, v in out.items() if not k.startswith("params:")})

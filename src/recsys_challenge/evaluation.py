@@ -87,3 +87,16 @@ def mlflow_metrics(test_metrics: pd.DataFrame, history: pd.DataFrame | None = No
         if column in history and len(history):
             logged[column] = mlflow_value(history[column].iloc[0])
     return {**logged, **mlflow_test_metrics(test_metrics.iloc[0])}
+
+
+def submission_candidates(submission: pd.DataFrame) -> pd.DataFrame:
+    """A submission (``user_id``, space-separated ``item_id`` list) as ranked candidates."""
+    lists = submission.assign(**{ITEM: submission[ITEM].astype(str).str.split()}).explode(ITEM)
+    lists = lists.dropna(subset=[ITEM]).astype({ITEM: "int64"})
+    rank = lists.groupby(QUERY).cumcount() + 1
+    return lists.assign(rank=rank.astype("int32"), score=(1.0 / rank).astype("float32"))[CANDIDATE_COLUMNS]
+
+
+def score_submission(submission: pd.DataFrame, hidden: pd.DataFrame, ks: list[int]) -> dict[str, float]:
+    """A submission's metrics against the events hidden from the data it was made from."""
+    return ranking_metrics(submission_candidates(submission), hidden, ks)

@@ -10,6 +10,7 @@ from kedro.pipeline import Pipeline
 
 from .pipelines import (
     classic,
+    covisitation,
     data_processing,
     features,
     reporting,
@@ -26,7 +27,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     ingest = pipelines["data_processing"] + splitting.create_pipeline()
     pipelines["splitting"] = ingest
 
-    for family, stage in (("sequential", sequential), ("classic", classic)):
+    families = (("sequential", sequential), ("classic", classic), ("covisitation", covisitation))
+    for family, stage in families:
         generators = stage.create_pipeline()
         for model in stage.MODELS:
             own = generators.only_nodes_with_namespaces([model])
@@ -35,11 +37,12 @@ def register_pipelines() -> dict[str, Pipeline]:
 
     pipelines["features"] = ingest + features.create_pipeline()
 
-    every_generator = sequential.MODELS + classic.MODELS  # every generator feeds the reranker
+    every_generator = sequential.MODELS + classic.MODELS + covisitation.MODELS  # all feed the reranker
     pipelines["reranker"] = reranker.create_pipeline(every_generator)
     pipelines["__default__"] = (
         pipelines["sequential"]
         + pipelines["classic"]
+        + pipelines["covisitation"]
         + pipelines["features"]
         + pipelines["reranker"]
         + submission.create_pipeline(("reranker", *every_generator), choose=True)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from recsys_challenge.pipelines.features import create_pipeline
-from recsys_challenge.pipelines.features.nodes import activity_features
+from recsys_challenge.pipelines.features.nodes import activity_features, target_features
 from recsys_challenge.pipelines.splitting.nodes import split_holdout
 from tests.conftest import with_engines
 
@@ -108,3 +108,23 @@ def test_activity_features_count_recent_events_and_the_trend():
     assert list(item.columns) == ["item_id", "i_recent_events", "i_trend"]
     assert item["i_recent_events"].tolist() == [1, 1, 1]
     assert item["i_trend"].tolist() == pytest.approx([1 / 2 / 0.5, 1 / 2 / 0.5, 1 / 1 / 0.5])
+
+
+def test_target_features_count_the_holes_and_place_them():
+    history = pd.DataFrame(
+        {"user_id": [1, 1, 1, 2, 2], "item_id": [1, 2, 3, 1, 2], "position": [0, 1, 4, 0, 1]}
+    )
+    targets = pd.DataFrame(
+        {
+            "user_id": [1, 1, 1, 2],
+            "position": [2, 3, 5, 2],
+            "weight": [1.0, 1.0, 0.2, 0.2],
+            "tail": [False, False, True, True],
+        }
+    )
+    got = target_features(targets, history).set_index("user_id")
+    assert got.loc[1, "u_holes"] == 2 and got.loc[1, "u_hole_share"] == pytest.approx(2 / 5)
+    assert got.loc[1, "u_hole_position"] == pytest.approx((2 / 4 + 3 / 4) / 2)
+    assert got.loc[1, "u_tail_weight"] == pytest.approx(0.2)
+    # a user with only the open slot after the end has no hole
+    assert got.loc[2, "u_holes"] == 0 and got.loc[2, "u_tail_weight"] == pytest.approx(0.2)

@@ -56,7 +56,7 @@ def test_scores_come_from_target_slots_only_and_skip_seen_items(params):
     module = backend_for(cfg, len(VOCAB)).build()
     history = fold({1: [(0, 10), (1, 11), (3, 12)], 2: [(0, 13), (1, 14)]})
     targets = pd.DataFrame({"user_id": [1], "position": [2], "weight": [1.0], "tail": [False]})
-    top = cloze.top_items(module, history, targets, VOCAB, 10, cfg)
+    top = cloze.top_items([module], history, targets, VOCAB, 10, {**cfg, "n_items": len(VOCAB)})
     assert set(top["user_id"]) == {1}  # user 2 has no target
     assert set(top["item_id"]) == {13, 14, 15}  # unseen items only
     # the score is the softmax at the target slot: the network's own output there

@@ -39,7 +39,9 @@ def assert_validation_matches_inference(fitted, history, folds, cfg) -> None:
     """The best epoch's validation NDCG@10 is what the model's own candidates score on the reranker
     window: validation reads the same histories and removes the same seen items as inference."""
     best = history.set_index("epoch").loc[fitted.epochs - 1, "ndcg@10"]
-    candidates = recommend(fitted, folds["fold_gen_train"], {**cfg, "candidates_k": 10})
+    candidates = recommend(
+        fitted, folds["fold_gen_train"], folds["targets_rerank"], {**cfg, "candidates_k": 10}
+    )
     truth = folds["fold_rerank_gt"]
     assert best == pytest.approx(ranking_metrics(candidates, truth, [10])["ndcg_10"], abs=1e-5)
 
@@ -55,7 +57,8 @@ def test_namespaced_pipelines_share_folds_and_keep_params_apart():
         "items",
         "interactions",
     }
-    assert pipe.inputs() == {f"{name}@pandas" for name in shared} | {f"params:{m}" for m in MODELS}
+    targets = {f"targets_{window}" for window in WINDOWS}
+    assert pipe.inputs() == {f"{name}@pandas" for name in shared} | targets | {f"params:{m}" for m in MODELS}
     for model in MODELS:
         assert f"{model}.candidates_final" in pipe.all_outputs()
     # each window scores the history it may see, and refits train on it
@@ -66,13 +69,13 @@ def test_namespaced_pipelines_share_folds_and_keep_params_apart():
     assert nodes["sasrec.fit"].inputs[:2] == ["fold_gen_train@pandas", "fold_rerank_gt@pandas"]
 
 
-@pytest.mark.parametrize("model", ["sasrec", "bert4rec"])
+@pytest.mark.parametrize("model", ["sasrec", "bert4rec", "bert4rec_cloze"])
 def test_candidates_are_k_unseen_ranked_items_and_validation_scores_them(folds, params, model):
     cfg = tiny(params, model, epochs=1)
     fitted, history = fit_generator(*fit_args(folds), cfg)
     assert history["epoch"].tolist() == [0] and history["best_epoch"].tolist() == [1]
     assert_validation_matches_inference(fitted, history, folds, cfg)
-    candidates = recommend(fitted, folds["fold_test_history"], cfg)
+    candidates = recommend(fitted, folds["fold_test_history"], folds["targets_test"], cfg)
     k = cfg["candidates_k"]
     per_user = candidates.groupby("user_id").size()
     assert (per_user == k).all()
@@ -117,7 +120,7 @@ def test_training_windows_are_trained_on_and_still_yield_unseen_candidates(folds
     assert not same_weights(fitted.members[0].module, plain.members[0].module)
     assert_validation_matches_inference(fitted, history, folds, cfg)
     history_fold = folds["fold_test_history"]
-    candidates = recommend(fitted, history_fold, cfg)
+    candidates = recommend(fitted, history_fold, folds["targets_test"], cfg)
     assert (candidates.groupby("user_id").size() == cfg["candidates_k"]).all()
     assert candidates.merge(history_fold[["user_id", "item_id"]], on=["user_id", "item_id"]).empty
 
@@ -208,7 +211,7 @@ def test_ensemble_members_are_early_stopped_apart_and_averaged(folds, params, mo
     assert fitted.members[0].epochs == history["ndcg@10"].idxmax() + 1
     assert not any(same_weights(fitted.members[0].module, m.module) for m in fitted.members[1:])
     history_fold = folds["fold_test_history"]
-    candidates = recommend(fitted, history_fold, cfg)
+    candidates = recommend(fitted, history_fold, folds["targets_test"], cfg)
     k = cfg["candidates_k"]
     assert (candidates.groupby("user_id").size() == k).all()
     assert candidates.merge(history_fold[["user_id", "item_id"]], on=["user_id", "item_id"]).empty

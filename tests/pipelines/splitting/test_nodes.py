@@ -8,7 +8,8 @@ import pytest
 from recsys_challenge.pipelines.data_processing.nodes import order_interactions
 from recsys_challenge.pipelines.splitting import create_pipeline
 from recsys_challenge.pipelines.splitting.nodes import split_holdout
-from tests.conftest import make_events, run_pipeline, strip_engine
+from recsys_challenge.synthetic import hide_events
+from tests.conftest import make_events, parameter_inputs, run_pipeline, strip_engine
 
 
 def assert_no_leak(history: pd.DataFrame, holdout: pd.DataFrame) -> None:
@@ -22,13 +23,9 @@ def assert_no_leak(history: pd.DataFrame, holdout: pd.DataFrame) -> None:
 
 
 def run_splitting(interactions: pd.DataFrame, splitting: dict) -> dict[str, pd.DataFrame]:
-    inputs = {
-        "interactions@pandas": interactions,
-        "params:splitting": splitting,
-        "params:splitting.test": splitting["test"],
-        "params:splitting.rerank": splitting["rerank"],
-    }
-    return strip_engine(run_pipeline(create_pipeline(), inputs))
+    pipe = create_pipeline()
+    inputs = {"interactions@pandas": interactions, **parameter_inputs(pipe, {"splitting": splitting})}
+    return strip_engine(run_pipeline(pipe, inputs))
 
 
 @pytest.fixture
@@ -86,7 +83,7 @@ def test_sample_folds_leak_free_and_leave_one_out(sample, params):
 
 
 def test_unknown_strategy_is_rejected(edge_interactions, params):
-    with pytest.raises(ValueError, match="'last_n' or 'ratio'"):
+    with pytest.raises(ValueError, match="'last_n', 'ratio' or 'gaps'"):
         split_holdout(edge_interactions, {"strategy": "random"}, params["splitting"])
 
 
@@ -103,3 +100,45 @@ def test_cold_holdout_items_are_dropped_only_when_asked(params, drop_cold_items)
     )
     if drop_cold_items:
         assert held_out["item_id"].isin(history["item_id"]).all()
+
+
+def keys(frame: pd.DataFrame) -> set[tuple[int, int]]:
+    return set(map(tuple, frame[["user_id", "position"]].to_numpy()))
+
+
+def test_gaps_hide_random_positions_and_targets_are_the_holes(sample, params):
+    visible, hidden = hide_events(sample["events"], 0.106, seed=3)  # the competition's form
+    hidden = hidden.rename(columns={"timestamp": "position"})
+    interactions = order_interactions(visible)
+    folds = run_splitting(interactions, params["splitting"])  # protocol auto: the data has holes
+    test, rerank = keys(folds["fold_test_gt"]), keys(folds["fold_rerank_gt"])
+    # no hidden event of a window reaches a fold a model trains on
+    assert not test & keys(folds["fold_test_history"]) and not test & keys(folds["fold_gen_train"])
+    assert not rerank & keys(folds["fold_gen_train"])
+    assert keys(folds["fold_gen_train"]) | rerank == keys(folds["fold_test_history"])
+    # a random ~10.6% of each user's events, mostly inside the sequence rather than after its end
+    assert len(test) / len(interactions) == pytest.approx(0.106, abs=0.02)
+    last = folds["fold_test_history"].groupby("user_id")["position"].max()
+    inside = folds["fold_test_gt"]["position"] < last.reindex(folds["fold_test_gt"]["user_id"]).to_numpy()
+    assert inside.mean() > 0.8
+    # a hole of the raw data is never a label; the windows' targets are their hidden positions
+    assert not keys(hidden) & (test | rerank)
+    assert keys(folds["targets_test"]) == test and keys(folds["targets_rerank"]) == rerank
+    # the final window answers the raw holes (weight 1) and the slot after each user's end
+    final = folds["targets_final"]
+    last_visible = interactions.groupby("user_id")["position"].max()
+    holes = hidden[hidden["position"] < last_visible.reindex(hidden["user_id"]).to_numpy()]
+    assert keys(final[~final["tail"]]) == keys(holes)
+    assert (final[~final["tail"]]["weight"] == 1).all()
+    tail = final[final["tail"]].set_index("user_id")
+    assert (tail["position"] == last_visible + 1).all() and (
+        tail["weight"] == params["splitting"]["tail_weight"]
+    ).all()
+
+
+def test_next_item_protocol_still_holds_out_the_last_events_of_data_with_holes(sample, params):
+    visible, _ = hide_events(sample["events"], 0.106, seed=3)
+    interactions = order_interactions(visible)
+    folds = run_splitting(interactions, {**params["splitting"], "protocol": "next_item"})
+    assert_no_leak(folds["fold_test_history"], folds["fold_test_gt"])
+    assert folds["fold_test_gt"].groupby("user_id").size().max() == 1

@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame as SparkDataFrame
 from pyspark.sql import functions as sf
 from replay.preprocessing.history_based_fp import ConditionalPopularityProcessor, LogStatFeaturesProcessor
 
-from recsys_challenge.core import ITEM, ORDER, QUERY, RATING, TIMESTAMP, genre_columns
+from recsys_challenge.core import ITEM, ORDER, POSITION, QUERY, RATING, TIMESTAMP, genre_columns
 
 LEGACY = {QUERY: "user_idx", ITEM: "item_idx"}  # RePlay's history processors use the legacy names
 DATE_COLUMNS = ("u_min_interact_date", "u_max_interact_date", "i_min_interact_date", "i_max_interact_date")
@@ -99,14 +99,36 @@ def activity_features(
     return user, item
 
 
+def target_features(targets: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """How many positions the window asks a user to fill and where they sit: the count of holes, their
+    share of the user's slots, their mean relative position (0 = first slot, 1 = last) and the weight of
+    the open slot after the last event (0 when the window has none)."""
+    holes = targets[~targets["tail"]]
+    last = history.groupby(QUERY)[POSITION].max().rename("last")
+    frame = holes.merge(last, left_on=QUERY, right_index=True, how="left")
+    relative = frame[POSITION] / frame["last"].clip(lower=1)
+    per_user = pd.DataFrame(
+        {
+            "u_holes": holes.groupby(QUERY).size(),
+            "u_hole_position": relative.groupby(frame[QUERY]).mean().clip(upper=1.0),
+        },
+        index=pd.Index(targets[QUERY].unique(), name=QUERY),
+    ).fillna({"u_holes": 0})
+    per_user["u_hole_share"] = per_user["u_holes"] / (history.groupby(QUERY).size() + per_user["u_holes"])
+    per_user["u_tail_weight"] = targets[targets["tail"]].groupby(QUERY)["weight"].sum()
+    return per_user.fillna(0.0).rename_axis(QUERY).reset_index()
+
+
 def merge_features(
     replay_user: pd.DataFrame,
     replay_item: pd.DataFrame,
     activity_user: pd.DataFrame,
     activity_item: pd.DataFrame,
+    target_user: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One user table and one item table per window."""
-    user = replay_user.merge(activity_user, on=QUERY, how="outer").fillna(0.0)
+    user = replay_user.merge(activity_user, on=QUERY, how="outer").merge(target_user, on=QUERY, how="left")
+    user = user.fillna(0.0)
     item = replay_item.merge(activity_item, on=ITEM, how="outer").fillna(0.0)
     numeric = {c: np.float32 for c in user.columns if c != QUERY}
     return user.astype(numeric), item.astype({c: np.float32 for c in item.columns if c != ITEM})

@@ -4,7 +4,7 @@ from kedro.pipeline import Node, Pipeline
 
 from recsys_challenge.core import WINDOWS
 
-from .nodes import activity_features, merge_features, replay_history_features
+from .nodes import activity_features, merge_features, replay_history_features, target_features
 
 
 def template() -> Pipeline:
@@ -24,9 +24,10 @@ def template() -> Pipeline:
                 ["activity_user", "activity_item"],
                 name="activity_features",
             ),
+            Node(target_features, ["targets", "history@pandas"], "target_user", name="target_features"),
             Node(
                 merge_features,
-                ["replay_user", "replay_item", "activity_user", "activity_item"],
+                ["replay_user", "replay_item", "activity_user", "activity_item", "target_user"],
                 ["user_features", "item_features"],
                 name="merge_features",
             ),
@@ -47,6 +48,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "users@spark": "users@spark",
                     "items@spark": "items@spark",
                     "items@pandas": "items@pandas",
+                    "targets": f"targets_{name}",
                 },
                 parameters={"params:features"},
                 tags=["features"],

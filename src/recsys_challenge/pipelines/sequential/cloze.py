@@ -21,8 +21,12 @@ from lightning.pytorch.callbacks import Callback
 from recsys_challenge.core import ITEM, POSITION, QUERY, ranked
 from recsys_challenge.evaluation import ranking_metrics
 
+from .backends import backend_for
+from .training import Member, SequentialModel, early_stopped, fit_members, refit_members, train_fixed
+
 HOLE, TARGET = -1, -2  # grid slots without a visible item: unknown, or unknown and to be scored
 IGNORE = -100  # torch's CrossEntropyLoss ignore_index: a slot that teaches nothing
+Config, Folder = dict[str, Any], str | None
 
 
 def grids(history: pd.DataFrame, targets: pd.DataFrame | None, vocab: np.ndarray) -> pd.Series:
@@ -110,11 +114,18 @@ def training_loader(grid: pd.Series, cfg: dict[str, Any]) -> torch.utils.data.Da
     )
 
 
-@torch.no_grad()
 def cloze_scores(
+    modules: list[lightning.LightningModule], grid: pd.Series, cfg: dict[str, Any]
+) -> tuple[np.ndarray, torch.Tensor]:
+    """(users, users x items mean probability over each user's target slots and the ``modules``)."""
+    scores = [_network_scores(m, grid, cfg) for m in modules]
+    return scores[0][0], torch.stack([s for _, s in scores]).mean(dim=0)
+
+
+@torch.no_grad()
+def _network_scores(
     module: lightning.LightningModule, grid: pd.Series, cfg: dict[str, Any]
 ) -> tuple[np.ndarray, torch.Tensor]:
-    """(users, users x items mean probability over each user's target slots)."""
     length = int(cfg["max_seq_len"])
     rows, owners = [], []
     users = grid.index.to_numpy()
@@ -146,12 +157,12 @@ def cloze_scores(
         counts.index_add_(0, owner, torch.ones(len(owner)))
     network.train(was_training)
     if totals is None:
-        return users, torch.zeros(len(users), 0)
+        totals = torch.zeros(len(users), int(cfg["n_items"]))
     return users, totals / counts.clamp(min=1).unsqueeze(1)
 
 
 def top_items(
-    module: lightning.LightningModule,
+    modules: list[lightning.LightningModule],
     history: pd.DataFrame,
     targets: pd.DataFrame,
     vocab: np.ndarray,
@@ -160,7 +171,7 @@ def top_items(
 ) -> pd.DataFrame:
     """Top-``k`` unseen items per user with a target: the mean probability over its target slots."""
     grid = grids(history, targets[targets[QUERY].isin(history[QUERY])], vocab)
-    users, scores = cloze_scores(module, grid, cfg)
+    users, scores = cloze_scores(modules, grid, cfg)
     if scores.shape[1] == 0:
         return pd.DataFrame(columns=[QUERY, ITEM, "score", "rank"])
     has_target = scores.sum(dim=1).numpy() > 0
@@ -191,8 +202,54 @@ class ClozeValidation(Callback):
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         ks = list(self.cfg["ks"])
-        top = top_items(pl_module, self.history, self.targets, self.vocab, max(ks), self.cfg)
+        top = top_items([pl_module], self.history, self.targets, self.vocab, max(ks), self.cfg)
         metrics = ranking_metrics(top, self.truth, ks)
         for name, value in metrics.items():
             metric, k = name.rsplit("_", 1)
             pl_module.log(f"{metric}@{k}", value, on_step=False, on_epoch=True)
+
+
+def fit(
+    train: pd.DataFrame,
+    valid_truth: pd.DataFrame,
+    vocab: np.ndarray,
+    cfg: Config,
+    checkpoint_dir: Folder = None,
+) -> SequentialModel:
+    """Cloze training on ``train``'s grids, early-stopped on the cloze ranking of ``valid_truth``'s
+    positions (its items hidden); ensembles and checkpoints as for next-item models."""
+    grid = grids(train, None, vocab)
+
+    def fit_member(member_cfg: dict[str, Any], folder: str | None) -> tuple[Member, pd.DataFrame]:
+        member_cfg = {**member_cfg, "n_items": len(vocab)}
+        return early_stopped(
+            backend_for(member_cfg, len(vocab)).build,
+            lambda: {"train_dataloaders": training_loader(grid, member_cfg)},
+            ClozeValidation(train, valid_truth, valid_truth, vocab, member_cfg),
+            member_cfg,
+            folder,
+            validate=False,
+        )
+
+    return fit_members(fit_member, vocab, cfg, checkpoint_dir)
+
+
+def refit(model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any]) -> SequentialModel:
+    """Cloze training from scratch on a longer history, every member for its own best epochs."""
+    grid = grids(train, None, model.vocab)
+
+    def train_member(member_cfg: dict[str, Any], epochs: int) -> tuple[Member, pd.DataFrame]:
+        build = backend_for(member_cfg, len(model.vocab)).build
+        return train_fixed(
+            build, lambda: {"train_dataloaders": training_loader(grid, member_cfg)}, member_cfg, epochs
+        )
+
+    return refit_members(train_member, model, cfg)
+
+
+def recommend(
+    model: SequentialModel, history: pd.DataFrame, targets: pd.DataFrame, k: int, cfg: dict[str, Any]
+) -> pd.DataFrame:
+    """Top-``k`` unseen items per user with a target: members' mean probability over its target slots."""
+    config = {**model.config, "n_items": len(model.vocab)}
+    return top_items([m.module for m in model.members], history, targets, model.vocab, k, config)

@@ -11,7 +11,7 @@ import pandas as pd
 from recsys_challenge.core import LATER_WINDOWS
 from recsys_challenge.evaluation import check_candidates
 
-from . import inference, training
+from . import cloze, inference, training
 from .sequences import item_vocabulary
 from .training import SequentialModel
 
@@ -29,7 +29,8 @@ def fit_generator(
     """
     vocab = item_vocabulary(items, interactions)
     start = time.perf_counter()
-    model = training.fit(gen_train, rerank_gt, vocab, config, checkpoint_dir=config.get("checkpoint_dir"))
+    trainer = cloze if is_cloze(config) else training
+    model = trainer.fit(gen_train, rerank_gt, vocab, config, checkpoint_dir=config.get("checkpoint_dir"))
     # best_epoch counts from 1: the epochs a refit trains for
     history = model.history.assign(fit_seconds=time.perf_counter() - start, best_epoch=model.epochs)
     return model, history
@@ -57,7 +58,9 @@ def refit_or_reuse(
 ) -> SequentialModel:
     """For a later window: retrain from scratch on its longer history (window listed in ``refit``) or
     reuse the previous window's model, which then scores the longer histories as they are (faster)."""
-    return training.refit(model, history, config) if window in refit_windows(config) else model
+    if window not in refit_windows(config):
+        return model
+    return (cloze if is_cloze(config) else training).refit(model, history, config)
 
 
 def window_refitter(window: str) -> Callable[..., SequentialModel]:
@@ -71,9 +74,26 @@ def window_refitter(window: str) -> Callable[..., SequentialModel]:
     return refit
 
 
-def recommend(model: SequentialModel, history: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
-    """Top-K unseen candidates per user of ``history`` (user_id, item_id, score, rank)."""
+def is_cloze(config: dict[str, Any]) -> bool:
+    """``task: cloze`` (BERT4Rec filling the holes of each sequence) or the default ``next_item``."""
+    task = config.get("task", "next_item")
+    if task not in ("next_item", "cloze") or (task == "cloze" and config["model"] != "bert4rec"):
+        raise ValueError(
+            f"{config.get('name', 'sequential')}.task must be next_item, or cloze with model bert4rec; "
+            f"got task {task!r} with model {config['model']!r}"
+        )
+    return task == "cloze"
+
+
+def recommend(
+    model: SequentialModel, history: pd.DataFrame, targets: pd.DataFrame, config: dict[str, Any]
+) -> pd.DataFrame:
+    """Top-K unseen candidates per user (user_id, item_id, score, rank): a next-item model ranks for every
+    user of ``history``, a cloze model for every user with a target position (the window's holes)."""
     k = int(config["candidates_k"])
-    candidates = inference.recommend(model, history, k, config)
+    if is_cloze(config):
+        candidates = cloze.recommend(model, history, targets, k, config)
+    else:
+        candidates = inference.recommend(model, history, k, config)
     check_candidates(candidates, history, k, source=f"{config['model']} candidates")
     return candidates

@@ -8,7 +8,7 @@ from recsys_challenge.pipelines.namespacing import per_model
 
 from .nodes import fit_generator, recommend, window_refitter
 
-MODELS = ("sasrec", "bert4rec", "sasrec_long")
+MODELS = ("sasrec", "bert4rec", "sasrec_long", "bert4rec_cloze")
 
 
 def _pandas(fold: str) -> str:
@@ -17,7 +17,8 @@ def _pandas(fold: str) -> str:
 
 HISTORY = {window: _pandas(w.history) for window, w in WINDOWS.items()}
 TRUTH = {window: _pandas(w.truth) for window, w in WINDOWS.items() if w.truth}
-SHARED = {"items@pandas", *HISTORY.values(), *TRUTH.values()}
+TARGETS = {window: f"targets_{window}" for window in WINDOWS}
+SHARED = {"items@pandas", *HISTORY.values(), *TRUTH.values(), *TARGETS.values()}
 
 
 def template() -> Pipeline:
@@ -33,7 +34,7 @@ def template() -> Pipeline:
         ),
         Node(
             recommend,
-            ["model_gen", HISTORY["rerank"], config],
+            ["model_gen", HISTORY["rerank"], TARGETS["rerank"], config],
             "candidates_rerank",
             name="candidates_rerank",
             tags=["inference"],
@@ -51,7 +52,7 @@ def template() -> Pipeline:
             ),
             Node(
                 recommend,
-                [f"model_{window}", HISTORY[window], config],
+                [f"model_{window}", HISTORY[window], TARGETS[window], config],
                 f"candidates_{window}",
                 name=f"candidates_{window}",
                 tags=["inference"],

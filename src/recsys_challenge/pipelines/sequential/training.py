@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,41 +128,73 @@ def fit(
     rows = _rows(train, vocab, cfg)
     inputs = user_sequences(train, vocab)
     valid = (inputs, user_sequences(valid_truth, vocab), inputs)
+
+    def fit_member(member_cfg: dict[str, Any], folder: str | None) -> tuple[Member, pd.DataFrame]:
+        backend = backend_for(member_cfg, len(vocab))
+        with tempfile.TemporaryDirectory() as tmp:
+            validation = backend.metrics_callback(list(cfg["ks"]), valid[2])
+            return early_stopped(
+                backend.build,
+                lambda: backend.data(Path(tmp), Feed(train=rows, valid=valid)),
+                validation,
+                member_cfg,
+                folder,
+            )
+
+    return fit_members(fit_member, vocab, cfg, checkpoint_dir)
+
+
+def fit_members(
+    fit_member: Callable[[dict[str, Any], str | None], tuple[Member, pd.DataFrame]],
+    vocab: np.ndarray,
+    cfg: dict[str, Any],
+    checkpoint_dir: str | None,
+) -> SequentialModel:
+    """``fit_member(member_cfg, checkpoint_folder)`` once per ensemble seed; the first member keeps the
+    given folder and ``resume_from``, the others get ``seed_<seed>/`` and start fresh."""
     members, histories = [], []
     for i, seed in enumerate(member_seeds(cfg)):
         folder = str(Path(checkpoint_dir) / f"seed_{seed}") if checkpoint_dir and i else checkpoint_dir
-        # only the first member resumes from a given checkpoint
         member_cfg = {**cfg, "seed": seed, "resume_from": cfg.get("resume_from") if i == 0 else None}
-        member, log = _fit_member(rows, valid, len(vocab), member_cfg, folder)
+        member, log = fit_member(member_cfg, folder)
         logger.info("%s seed %d: best after %d epochs", cfg.get("name", cfg["model"]), seed, member.epochs)
         members.append(member)
         histories.append(log)
     return SequentialModel(vocab, dict(cfg), members, histories[0])
 
 
-def _fit_member(
-    rows: pd.Series, valid: tuple, n_items: int, cfg: dict[str, Any], checkpoint_dir: str | None
+def early_stopped(
+    build: Callable[[], lightning.LightningModule],
+    data: Callable[[], dict[str, Any]],
+    validation: Callback,
+    cfg: dict[str, Any],
+    checkpoint_dir: str | None,
+    validate: bool = True,
 ) -> tuple[Member, pd.DataFrame]:
-    """One early-stopped network with its best-epoch weights, and its per-epoch history."""
+    """One network from ``build``, trained on ``data()`` (``Trainer.fit`` arguments) and early-stopped on
+    the ``ndcg@monitor_k`` that ``validation`` logs (in Lightning's validation loop if ``validate``, else
+    at each training epoch's end); returns its best-epoch weights and per-epoch history."""
     lightning.seed_everything(int(cfg["seed"]), workers=True, verbose=False)
-    backend = backend_for(cfg, n_items)
-    module = backend.build()
+    module = build()
     monitor = f"ndcg@{cfg['monitor_k']}"
+    at_epoch_end = None if validate else True
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(checkpoint_dir or Path(tmp) / "checkpoints")
         checkpoint = ModelCheckpoint(
-            dirpath=folder, filename="best", monitor=monitor, mode="max", save_top_k=1, save_last=True
+            dirpath=Path(checkpoint_dir or Path(tmp) / "checkpoints"),
+            filename="best",
+            monitor=monitor,
+            mode="max",
+            save_top_k=1,
+            save_last=True,
+            save_on_train_epoch_end=at_epoch_end,
         )
-        callbacks = [
-            backend.metrics_callback(list(cfg["ks"]), valid[2]),
-            EpochSeconds(),
-            checkpoint,
-            EarlyStopping(monitor=monitor, mode="max", patience=int(cfg["patience"])),
-        ]
-        fitter = trainer(cfg, callbacks, int(cfg["epochs"]), str(Path(tmp) / "log"), validate=True)
-        data = backend.data(Path(tmp), Feed(train=rows, valid=valid))
+        stopper = EarlyStopping(
+            monitor=monitor, mode="max", patience=int(cfg["patience"]), check_on_train_epoch_end=at_epoch_end
+        )
+        callbacks = [validation, EpochSeconds(), checkpoint, stopper]
+        fitter = trainer(cfg, callbacks, int(cfg["epochs"]), str(Path(tmp) / "log"), validate=validate)
         # our checkpoints hold RePlay factories, not only tensors
-        fitter.fit(module, ckpt_path=cfg.get("resume_from"), weights_only=False, **data)
+        fitter.fit(module, ckpt_path=cfg.get("resume_from"), weights_only=False, **data())
         best = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)
         module.load_state_dict(best["state_dict"])
         log = history(str(Path(tmp) / "log"))
@@ -169,26 +202,47 @@ def _fit_member(
     return Member(module, int(best["epoch"]) + 1), log
 
 
-def _train(rows: pd.Series, n_items: int, cfg: dict[str, Any], epochs: int) -> tuple[Member, pd.DataFrame]:
-    """One network trained from scratch for ``epochs`` epochs, no validation."""
+def train_fixed(
+    build: Callable[[], lightning.LightningModule],
+    data: Callable[[], dict[str, Any]],
+    cfg: dict[str, Any],
+    epochs: int,
+) -> tuple[Member, pd.DataFrame]:
+    """One network from ``build`` trained on ``data()`` for ``epochs`` epochs, no validation."""
     lightning.seed_everything(int(cfg["seed"]), workers=True, verbose=False)
-    backend = backend_for(cfg, n_items)
-    module = backend.build()
+    module = build()
     with tempfile.TemporaryDirectory() as tmp:
         fitter = trainer(cfg, [EpochSeconds()], epochs, log_dir=str(Path(tmp) / "log"))
-        fitter.fit(module, **backend.data(Path(tmp), Feed(train=rows)))
+        fitter.fit(module, **data())
         log = history(str(Path(tmp) / "log"))
     module.cpu().eval()
     return Member(module, epochs), log
 
 
-def refit(model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any]) -> SequentialModel:
-    """Retrain from scratch on a longer history, no validation: each ensemble member with its own seed
-    for the epochs its own fit found best (members beyond the model's train the first's count)."""
-    rows = _rows(train, model.vocab, cfg)
+def refit_members(
+    train_member: Callable[[dict[str, Any], int], tuple[Member, pd.DataFrame]],
+    model: SequentialModel,
+    cfg: dict[str, Any],
+) -> SequentialModel:
+    """``train_member(member_cfg, epochs)`` per ensemble seed, each for the epochs its own fit found
+    best (members beyond the model's train the first's count)."""
     counts = [m.epochs for m in model.members]
     trained = [
-        _train(rows, len(model.vocab), {**cfg, "seed": seed}, counts[i] if i < len(counts) else counts[0])
+        train_member({**cfg, "seed": seed}, counts[i] if i < len(counts) else counts[0])
         for i, seed in enumerate(member_seeds(cfg))
     ]
     return SequentialModel(model.vocab, dict(cfg), [m for m, _ in trained], trained[0][1])
+
+
+def refit(model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any]) -> SequentialModel:
+    """Retrain from scratch on a longer history, no validation, every ensemble member for its epochs."""
+    rows = _rows(train, model.vocab, cfg)
+
+    def train_member(member_cfg: dict[str, Any], epochs: int) -> tuple[Member, pd.DataFrame]:
+        backend = backend_for(member_cfg, len(model.vocab))
+        with tempfile.TemporaryDirectory() as tmp:
+            return train_fixed(
+                backend.build, lambda: backend.data(Path(tmp), Feed(train=rows)), member_cfg, epochs
+            )
+
+    return refit_members(train_member, model, cfg)

@@ -1,8 +1,10 @@
 """The competition protocol: hidden events at known positions inside each user's sequence.
 
-``gaps`` hides a seeded random share of every user's events (RePlay's ``TwoStageSplitter`` over all
-users, shuffled); the folds keep each event's ``position``, so a model sees where the holes are but
-never what fills them. A window's *targets* are the positions its candidates answer.
+``gaps`` hides a seeded random share of every user's events; the folds keep each event's ``position``,
+so a model sees where the holes are but never what fills them. A window's *targets* are the positions
+its candidates answer. (RePlay's ``TwoStageSplitter`` does the same draw but refuses to take every
+user, so the draw is its rule, written here: a user's events ranked by a random key, the first
+``fraction`` of them held out.)
 """
 
 from __future__ import annotations
@@ -11,28 +13,35 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from replay.splitters import TwoStageSplitter
 
 from recsys_challenge.core import ITEM, POSITION, QUERY
 
 TARGET_COLUMNS = [QUERY, POSITION, "weight", "tail"]
 
 
-def gaps_splitter(holdout: dict[str, Any], drop_cold_users: bool, drop_cold_items: bool) -> TwoStageSplitter:
+class GapsSplitter:
+    """Holds out ``fraction`` of every user's events (rounded down), picked at random with ``seed``."""
+
+    def __init__(self, holdout: dict[str, Any], drop_cold_users: bool, drop_cold_items: bool) -> None:
+        self.fraction, self.seed = float(holdout["fraction"]), int(holdout.get("seed", 0))
+        self.drop_cold_users, self.drop_cold_items = drop_cold_users, drop_cold_items
+
+    def split(self, interactions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        keys = np.random.default_rng(self.seed).random(len(interactions))
+        rank = pd.Series(keys, index=interactions.index).groupby(interactions[QUERY]).rank(method="first")
+        count = interactions.groupby(QUERY)[QUERY].transform("size")
+        held = (rank / count <= self.fraction).to_numpy()
+        history, held_out = interactions[~held], interactions[held]
+        if self.drop_cold_users:
+            held_out = held_out[held_out[QUERY].isin(history[QUERY])]
+        if self.drop_cold_items:
+            held_out = held_out[held_out[ITEM].isin(history[ITEM])]
+        return history, held_out
+
+
+def gaps_splitter(holdout: dict[str, Any], drop_cold_users: bool, drop_cold_items: bool) -> GapsSplitter:
     """Every user hides ``fraction`` of its events, picked at random with ``seed``."""
-    return TwoStageSplitter(
-        first_divide_size=1.0,
-        second_divide_size=float(holdout["fraction"]),
-        first_divide_column=QUERY,
-        second_divide_column=ITEM,
-        shuffle=True,
-        drop_cold_users=drop_cold_users,
-        drop_cold_items=drop_cold_items,
-        seed=int(holdout.get("seed", 0)),
-        query_column=QUERY,
-        item_column=ITEM,
-        timestamp_column=POSITION,
-    )
+    return GapsSplitter(holdout, drop_cold_users, drop_cold_items)
 
 
 def truth_targets(truth: pd.DataFrame) -> pd.DataFrame:

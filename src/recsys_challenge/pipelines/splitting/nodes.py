@@ -7,7 +7,11 @@ from typing import Any
 import pandas as pd
 from replay.splitters import LastNSplitter, RatioSplitter
 
-from recsys_challenge.core import ITEM, ORDER, QUERY
+from recsys_challenge.core import ITEM, ORDER, POSITION, QUERY
+
+from .gaps import gaps_splitter
+
+PROTOCOLS = ("auto", "next_item", "gaps")
 
 
 def _splitter(holdout: dict[str, Any], drop_cold_users: bool, drop_cold_items: bool):
@@ -21,17 +25,55 @@ def _splitter(holdout: dict[str, Any], drop_cold_users: bool, drop_cold_items: b
         "drop_cold_items": drop_cold_items,
     }
     strategy = holdout["strategy"]
+    if strategy == "gaps":
+        return gaps_splitter(holdout, drop_cold_users, drop_cold_items)
     if strategy == "last_n":
         return LastNSplitter(N=int(holdout["n"]), strategy="interactions", **common)
     if strategy == "ratio":
         return RatioSplitter(test_size=float(holdout["fraction"]), **common)
-    raise ValueError(f"splitting holdout strategy must be 'last_n' or 'ratio', got {strategy!r}")
+    raise ValueError(f"splitting holdout strategy must be 'last_n', 'ratio' or 'gaps', got {strategy!r}")
+
+
+def has_holes(interactions: pd.DataFrame) -> bool:
+    """Whether some user's positions skip an index (order-index timestamps with hidden events)."""
+    return bool((interactions[POSITION] != interactions[ORDER]).any())
+
+
+def window_holdout(interactions: pd.DataFrame, params: dict[str, Any], window: str) -> dict[str, Any]:
+    """The holdout of ``window`` (test or rerank) under ``splitting.protocol``: ``next_item`` takes the
+    ``splitting.<window>`` block, ``gaps`` hides random positions as ``splitting.gaps.<window>`` says,
+    ``auto`` picks gaps when the data already has holes (the competition's form), next_item otherwise."""
+    protocol = params.get("protocol", "auto")
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"splitting.protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    if protocol == "gaps" or (protocol == "auto" and has_holes(interactions)):
+        return {"strategy": "gaps", **params["gaps"][window]}
+    return params[window]
+
+
+def split_window(
+    interactions: pd.DataFrame, params: dict[str, Any], window: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``split_holdout`` with the holdout ``window_holdout`` picks for ``window`` (test or rerank)."""
+    return split_holdout(interactions, window_holdout(interactions, params, window), params)
+
+
+def window_splitter(window: str):
+    """``split_window`` bound to one window, named for Kedro and kedro-viz."""
+
+    def split(interactions: pd.DataFrame, params: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return split_window(interactions, params, window)
+
+    split.__name__ = split.__qualname__ = f"split_{window}_window"
+    split.__doc__ = f"``split_window`` for the {window} window."
+    return split
 
 
 def split_holdout(
     interactions: pd.DataFrame, holdout: dict[str, Any], params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split each user's events into (history, holdout): the holdout is the user's last events.
+    """Split each user's events into (history, holdout): the holdout is the user's last events (or, with
+    the ``gaps`` strategy, a random share of them, positions kept).
 
     Users with fewer than ``min_events_to_split`` events keep all events in the history. Cold users and
     items of the holdout are dropped by RePlay's splitter when the parameters say so; the short users it

@@ -4,7 +4,8 @@ from kedro.pipeline import Node, Pipeline
 
 from recsys_challenge.core import WINDOWS
 
-from .nodes import split_holdout, summarise_folds
+from .gaps import raw_targets, truth_targets
+from .nodes import summarise_folds, window_splitter
 
 
 def _pandas(fold: str) -> str:
@@ -17,16 +18,27 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                split_holdout,
-                [_pandas(final.history), f"{params}.test", params],
+                window_splitter("test"),
+                [_pandas(final.history), params],
                 [_pandas(test.history), _pandas(test.truth)],
                 name="split_test_window",
             ),
             Node(
-                split_holdout,
-                [_pandas(test.history), f"{params}.rerank", params],
+                window_splitter("rerank"),
+                [_pandas(test.history), params],
                 [_pandas(rerank.history), _pandas(rerank.truth)],
                 name="split_rerank_window",
+            ),
+            # the positions each window's candidates answer: its hidden events, or the raw data's holes
+            *[
+                Node(truth_targets, _pandas(w.truth), f"targets_{name}", name=f"targets_{name}")
+                for name, w in (("rerank", rerank), ("test", test))
+            ],
+            Node(
+                raw_targets,
+                [_pandas(final.history), f"{params}.tail_weight"],
+                "targets_final",
+                name="targets_final",
             ),
             Node(
                 summarise_folds,

@@ -1,0 +1,54 @@
+"""The competition protocol end to end: the sample in the competition's form (order indices with 10.6%
+of the events hidden) through `kedro run --env test`, and the submission scored on the hidden events."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from recsys_challenge.evaluation import score_submission
+from recsys_challenge.pipelines.submission.nodes import validate_submission
+from recsys_challenge.synthetic import hide_events
+from tests.conftest import copy_project, run_project
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def gaps_run(project_root, tmp_path_factory):
+    project = copy_project(project_root, tmp_path_factory.mktemp("gaps_project"))
+    raw = project / "data" / "01_raw"
+    visible, hidden = hide_events(pd.read_csv(raw / "events.csv"), 0.106, seed=5)
+    visible.to_csv(raw / "events.csv", index=False)
+    return run_project(project), hidden
+
+
+def test_raw_holes_become_the_final_windows_targets(gaps_run):
+    project, hidden = gaps_run
+    targets = pd.read_parquet(project / "data" / "05_model_input" / "targets" / "final.parquet")
+    interactions = pd.read_parquet(project / "data" / "03_primary" / "interactions.parquet")
+    last = interactions.groupby("user_id")["timestamp"].max()
+    inside = hidden[hidden["timestamp"] < last.reindex(hidden["user_id"]).to_numpy()]
+    holes = targets[~targets["tail"]]
+    assert set(zip(holes.user_id, holes.position, strict=True)) == set(
+        zip(inside.user_id, inside.timestamp, strict=True)
+    )
+    # the folds were cut by the gaps protocol: test events sit inside the histories
+    test_gt = pd.read_parquet(project / "data" / "05_model_input" / "folds" / "test_gt.parquet")
+    assert (test_gt["position"] < last.reindex(test_gt["user_id"]).to_numpy()).mean() > 0.8
+
+
+def test_submission_fills_the_holes_better_than_popularity(gaps_run):
+    project, hidden = gaps_run
+    out = project / "data" / "07_model_output"
+    interactions = pd.read_parquet(project / "data" / "03_primary" / "interactions.parquet")
+    submission = pd.read_csv(out / "submission.csv")
+    validate_submission(submission, interactions, {"k": 10})
+    scores = {
+        model: score_submission(pd.read_csv(out / model / "submission.csv"), hidden, [10])["ndcg_10"]
+        for model in ("reranker", "covisit", "bert4rec_cloze", "pop")
+    }
+    # hole-aware generators and the reranker built on them beat popularity on the hidden events
+    assert min(scores["reranker"], scores["covisit"]) > 1.5 * scores["pop"], scores
+    importance = pd.read_csv(project / "data" / "08_reporting" / "reranker" / "feature_importance.csv")
+    assert {"covisit_score", "bert4rec_cloze_score", "u_holes"} <= set(importance["feature"])
