@@ -42,6 +42,8 @@ PROTOCOLS = {
         "test": {"strategy": "ratio", "fraction": 0.1},
         "rerank": {"strategy": "ratio", "fraction": 0.1},
     },
+    # the competition's protocol: random positions of each user's sequence (benchmarks/run_gaps.py)
+    "gaps": {"protocol": "gaps"},
 }
 ENV = {"DO_NOT_TRACK": "true", "KEDRO_DISABLE_TELEMETRY": "true", "MLFLOW_DISABLE_TELEMETRY": "true"}
 
@@ -52,9 +54,9 @@ def movielens(raw_cache: Path) -> Path:
     return raw_cache
 
 
-def prepare_project(protocol: str, raw: Path, env: str) -> Path:
-    """A scratch project: this repo's conf and pyproject, MovieLens-100k as the raw data."""
-    project = WORK / protocol
+def prepare_project(protocol: str, raw: Path, env: str, name: str | None = None) -> Path:
+    """A scratch project (``WORK/<name or protocol>``): this repo's conf and pyproject, ``raw`` data."""
+    project = WORK / (name or protocol)
     for sub in ("conf", "data"):
         shutil.rmtree(project / sub, ignore_errors=True)
     project.mkdir(parents=True, exist_ok=True)

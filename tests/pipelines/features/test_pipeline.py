@@ -7,6 +7,7 @@ import pytest
 
 from recsys_challenge.pipelines.features import create_pipeline
 from recsys_challenge.pipelines.features.nodes import activity_features, target_features
+from recsys_challenge.pipelines.splitting.gaps import raw_targets, truth_targets
 from recsys_challenge.pipelines.splitting.nodes import split_holdout
 from tests.conftest import with_engines
 
@@ -23,6 +24,9 @@ def folds_of(interactions: pd.DataFrame, params: dict) -> dict[str, pd.DataFrame
         "fold_test_gt": test_gt,
         "fold_gen_train": gen_train,
         "fold_rerank_gt": rerank_gt,
+        "targets_rerank": truth_targets(rerank_gt),
+        "targets_test": truth_targets(test_gt),
+        "targets_final": raw_targets(interactions, split["tail_weight"]),
     }
 
 
