@@ -91,7 +91,7 @@ def mlflow_metrics(test_metrics: pd.DataFrame, history: pd.DataFrame | None = No
 
 def submission_candidates(submission: pd.DataFrame) -> pd.DataFrame:
     """A submission (``user_id``, space-separated ``item_id`` list) as ranked candidates."""
-    lists = submission.assign(**{ITEM: submission[ITEM].astype(str).str.split()}).explode(ITEM)
+    lists = submission.assign(**{ITEM: submission[ITEM].fillna("").astype(str).str.split()}).explode(ITEM)
     lists = lists.dropna(subset=[ITEM]).astype({ITEM: "int64"})
     rank = lists.groupby(QUERY).cumcount() + 1
     return lists.assign(rank=rank.astype("int32"), score=(1.0 / rank).astype("float32"))[CANDIDATE_COLUMNS]

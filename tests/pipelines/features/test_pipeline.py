@@ -24,8 +24,8 @@ def folds_of(interactions: pd.DataFrame, params: dict) -> dict[str, pd.DataFrame
         "fold_test_gt": test_gt,
         "fold_gen_train": gen_train,
         "fold_rerank_gt": rerank_gt,
-        "targets_rerank": truth_targets(rerank_gt),
-        "targets_test": truth_targets(test_gt),
+        "targets_rerank": truth_targets(rerank_gt, gen_train),
+        "targets_test": truth_targets(test_gt, test_history),
         "targets_final": raw_targets(interactions, split["tail_weight"]),
     }
 
@@ -129,6 +129,6 @@ def test_target_features_count_the_holes_and_place_them():
     got = target_features(targets, history).set_index("user_id")
     assert got.loc[1, "u_holes"] == 2 and got.loc[1, "u_hole_share"] == pytest.approx(2 / 5)
     assert got.loc[1, "u_hole_position"] == pytest.approx((2 / 4 + 3 / 4) / 2)
-    assert got.loc[1, "u_tail_weight"] == pytest.approx(0.2)
     # a user with only the open slot after the end has no hole
-    assert got.loc[2, "u_holes"] == 0 and got.loc[2, "u_tail_weight"] == pytest.approx(0.2)
+    assert got.loc[2, "u_holes"] == 0 and got.loc[2, "u_hole_share"] == 0
+    assert "u_tail_weight" not in got

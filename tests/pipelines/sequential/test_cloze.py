@@ -45,10 +45,17 @@ def test_training_rows_mask_holes_without_labels_and_label_masked_items():
 
 def test_long_grids_are_cut_into_windows_that_cover_every_slot_once():
     grid = np.arange(10)
-    windows = cloze.chunks(grid, 4, 4)
+    windows = cloze.chunks(grid, 4)
     assert [w.tolist() for w in windows] == [[6, 7, 8, 9], [2, 3, 4, 5], [0, 1]]
-    # overlapping training windows: full ones only, the oldest starting the grid
-    assert [w[0] for w in cloze.chunks(grid, 4, 2)] == [6, 4, 2, 0]
+
+
+def test_training_windows_cover_whole_grids_and_skip_windows_without_items(params):
+    cfg = {**params["bert4rec_cloze"], "max_seq_len": 4, "train_stride": 3, "batch_size": 8}
+    H = cloze.HOLE
+    grid = pd.Series([np.array([0, 1, 2, 3, 4, 5, 6]), np.array([H, H, H, H, H, 1]), np.array([H, H])])
+    rows = [row.tolist() for row in cloze.training_loader(grid, cfg).dataset.rows]
+    # windows end 3 slots apart and the oldest starts the grid; an all-hole grid or window is skipped
+    assert sorted(rows) == sorted([[3, 4, 5, 6], [0, 1, 2, 3], [H, H, H, 1]])
 
 
 def test_scores_come_from_target_slots_only_and_skip_seen_items(params):
@@ -83,3 +90,23 @@ def test_masked_head_loss_equals_replays_full_head_loss(params):
     ours = module._compute_loss_ce({"item_id": items}, items, pad_mask, tokens)
     theirs = Bert4Rec._compute_loss_ce(module, {"item_id": items}, items, pad_mask, tokens)
     assert torch.allclose(ours, theirs)
+
+
+def test_the_open_slot_after_the_end_counts_at_its_weight(params):
+    cfg = {**params["bert4rec"], "max_seq_len": 6, "hidden_size": 8, "batch_size": 4, "n_items": len(VOCAB)}
+    module = backend_for(cfg, len(VOCAB)).build()
+    history = fold({1: [(0, 10), (1, 11), (3, 12)]})
+    targets = pd.DataFrame(
+        {"user_id": [1, 1], "position": [2, 4], "weight": [1.0, 0.2], "tail": [False, True]}
+    )
+    grid = cloze.grids(history, targets, VOCAB)[1]
+    assert grid.tolist() == [0, 1, cloze.TARGET, 2, cloze.TAIL]
+    top = cloze.top_items([module], history, targets, VOCAB, 10, cfg).set_index("item_id")["score"]
+    item = cloze.GridDataset([grid], np.array([0]), 6, 0.0, None)[0]
+    with torch.no_grad():
+        module.eval()
+        logits = module._model(
+            {"item_id": item["inputs"]["item_id"][None]}, item["pad_mask"][None], item["token_mask"][None]
+        )[0, item["target_mask"]]
+    hole, tail = torch.softmax(logits, dim=-1)[:, [3, 4, 5]].numpy()
+    np.testing.assert_allclose(top.loc[[13, 14, 15]].to_numpy(), (hole + 0.2 * tail) / 1.2, rtol=1e-5)

@@ -14,6 +14,7 @@ from recsys_challenge.pipelines.sequential import MODELS, create_pipeline
 from recsys_challenge.pipelines.sequential.backends import backend_for
 from recsys_challenge.pipelines.sequential.nodes import (
     fit_generator,
+    is_cloze,
     recommend,
     refit_or_reuse,
     refit_windows,
@@ -251,3 +252,10 @@ def test_label_smoothing_reaches_the_full_ce_loss_and_padding_stays_ignored(para
 def test_unknown_backend_is_named(params):
     with pytest.raises(ValueError, match=r"sasrec\.model must be one of \['bert4rec', 'sasrec'\], got 'gru'"):
         backend_for({**params["sasrec"], "model": "gru"}, 50)
+
+
+def test_cloze_task_needs_bert4rec_with_full_ce(params):
+    assert is_cloze(params["bert4rec_cloze"]) and not is_cloze(params["bert4rec"])
+    for bad in ({**params["bert4rec_cloze"], "loss": "BCE"}, {**params["sasrec"], "task": "cloze"}):
+        with pytest.raises(ValueError, match="cloze with model bert4rec and loss CE"):
+            is_cloze(bad)

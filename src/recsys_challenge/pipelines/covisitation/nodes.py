@@ -64,6 +64,8 @@ def score_targets(
     """Top-``candidates_k`` unseen items per user of ``targets`` (user_id, item_id, score, rank):
     co-visitation counted on ``history`` and scored per target from its neighbours on both sides."""
     window, k = int(config["window"]), int(config["candidates_k"])
+    if targets.empty:
+        return ranked(pd.DataFrame({QUERY: [], ITEM: [], "score": []}))
     vocab = np.unique(np.concatenate([items[ITEM].to_numpy(), history[ITEM].to_numpy()]))
     users = np.unique(targets[QUERY].to_numpy())
     scores = neighbour_matrix(history, targets, vocab, users, window) @ covisitation_matrix(

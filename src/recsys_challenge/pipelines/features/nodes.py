@@ -100,9 +100,9 @@ def activity_features(
 
 
 def target_features(targets: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
-    """How many positions the window asks a user to fill and where they sit: the count of holes, their
-    share of the user's slots, their mean relative position (0 = first slot, 1 = last) and the weight of
-    the open slot after the last event (0 when the window has none)."""
+    """How many positions inside a user's history the window asks it to fill, their share of the user's
+    slots and their mean relative position (0 = first slot, 1 = last). Targets after the last event
+    (``tail``) are left out, so the features mean the same in every window and under either protocol."""
     holes = targets[~targets["tail"]]
     last = history.groupby(QUERY)[POSITION].max().rename("last")
     frame = holes.merge(last, left_on=QUERY, right_index=True, how="left")
@@ -115,7 +115,6 @@ def target_features(targets: pd.DataFrame, history: pd.DataFrame) -> pd.DataFram
         index=pd.Index(targets[QUERY].unique(), name=QUERY),
     ).fillna({"u_holes": 0})
     per_user["u_hole_share"] = per_user["u_holes"] / (history.groupby(QUERY).size() + per_user["u_holes"])
-    per_user["u_tail_weight"] = targets[targets["tail"]].groupby(QUERY)["weight"].sum()
     return per_user.fillna(0.0).rename_axis(QUERY).reset_index()
 
 

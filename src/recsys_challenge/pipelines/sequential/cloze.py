@@ -22,23 +22,29 @@ from recsys_challenge.core import ITEM, POSITION, QUERY, ranked
 from recsys_challenge.evaluation import ranking_metrics
 
 from .backends import backend_for
+from .sequences import training_windows
 from .training import Member, SequentialModel, early_stopped, fit_members, refit_members, train_fixed
 
-HOLE, TARGET = -1, -2  # grid slots without a visible item: unknown, or unknown and to be scored
+# grid slots without a visible item: unknown; to be scored; to be scored at ``tail_weight`` (the open
+# slot after the last event in the final window)
+HOLE, TARGET, TAIL = -1, -2, -3
 IGNORE = -100  # torch's CrossEntropyLoss ignore_index: a slot that teaches nothing
 Config, Folder = dict[str, Any], str | None
 
 
 def grids(history: pd.DataFrame, targets: pd.DataFrame | None, vocab: np.ndarray) -> pd.Series:
     """Per-user int arrays over positions 0 .. the last event or target: the item index of a visible
-    event, ``TARGET`` at a target position, ``HOLE`` elsewhere."""
+    event, ``TARGET`` at a target position (``TAIL`` where its weight is below 1), ``HOLE`` elsewhere."""
     events = pd.DataFrame(
         {QUERY: history[QUERY], POSITION: history[POSITION], "value": np.searchsorted(vocab, history[ITEM])}
     )
     if targets is not None and len(targets):
-        marks = targets[[QUERY, POSITION]].assign(value=TARGET)
-        events = pd.concat([events, marks[~marks.set_index([QUERY, POSITION]).index.isin(
-            events.set_index([QUERY, POSITION]).index)]])  # fmt: skip
+        weight = targets.get("weight", 1.0)  # a truth fold has no weights: every target counts 1
+        marks = targets[[QUERY, POSITION]].assign(value=np.where(weight < 1, TAIL, TARGET))
+        taken = marks.set_index([QUERY, POSITION]).index.isin(events.set_index([QUERY, POSITION]).index)
+        events = pd.concat([events, marks[~taken]])
+    if events.empty:
+        return pd.Series([], dtype=object)
     events = events.sort_values([QUERY, POSITION], kind="stable")
     users = events[QUERY].unique()
     lengths = events.groupby(QUERY, sort=True)[POSITION].max().reindex(users).to_numpy() + 1
@@ -49,14 +55,10 @@ def grids(history: pd.DataFrame, targets: pd.DataFrame | None, vocab: np.ndarray
     return pd.Series(np.split(flat, offsets[1:]), index=users, dtype=object)
 
 
-def chunks(grid: np.ndarray, length: int, stride: int) -> list[np.ndarray]:
-    """Windows of at most ``length`` slots ending ``stride`` apart from the grid's end (the oldest one
-    starts the grid); with ``stride == length`` every slot is in exactly one window."""
-    ends = range(len(grid), 0, -stride)
-    windows = [grid[max(end - length, 0) : end] for end in ends]
-    if stride < length and len(grid) > length:  # overlapping windows: the first full one suffices
-        windows = [w for w, end in zip(windows, ends, strict=True) if end >= length] or windows[:1]
-    return windows
+def chunks(grid: np.ndarray, length: int) -> list[np.ndarray]:
+    """Consecutive windows of ``length`` slots from the grid's end (the oldest may be shorter): every
+    slot is scored in exactly one window."""
+    return [grid[max(end - length, 0) : end] for end in range(len(grid), 0, -length)]
 
 
 class GridDataset(torch.utils.data.Dataset):
@@ -92,22 +94,21 @@ class GridDataset(torch.utils.data.Dataset):
             "token_mask": token_mask,
             "inputs": {ITEM: slots.clamp(min=0)},  # masked slots read the mask embedding anyway
             "positive_labels": labels,
-            "target_mask": slots == TARGET,
+            "target_mask": (slots == TARGET) | (slots == TAIL),
+            "tail_mask": slots == TAIL,
         }
 
 
 def training_loader(grid: pd.Series, cfg: dict[str, Any]) -> torch.utils.data.DataLoader:
-    """Shuffled, seeded training windows of every grid (``train_stride`` apart, default half a window)."""
+    """Shuffled, seeded training windows of every grid (``train_stride`` apart, default half a window,
+    as ``sequences.training_windows`` cuts them); windows without a visible item teach nothing."""
     length = int(cfg["max_seq_len"])
     stride = int(cfg.get("train_stride") or max(length // 2, 1))
-    rows, users = [], []
-    for user, g in grid.items():
-        if (g >= 0).any():
-            for window in chunks(g, length, stride):
-                rows.append(window)
-                users.append(user)
+    rows = [w for w in training_windows(grid, length, stride) if (np.asarray(w) >= 0).any()]
     seed = int(cfg["seed"])
-    dataset = GridDataset(rows, np.asarray(users), length, float(cfg.get("mask_prob", 0.15)), seed)
+    dataset = GridDataset(
+        rows, np.zeros(len(rows), dtype=int), length, float(cfg.get("mask_prob", 0.15)), seed
+    )
     generator = torch.Generator().manual_seed(seed)
     return torch.utils.data.DataLoader(
         dataset, batch_size=int(cfg["batch_size"]), shuffle=True, generator=generator
@@ -127,11 +128,12 @@ def _network_scores(
     module: lightning.LightningModule, grid: pd.Series, cfg: dict[str, Any]
 ) -> tuple[np.ndarray, torch.Tensor]:
     length = int(cfg["max_seq_len"])
+    tail_weight = float(cfg.get("tail_weight", 1.0))
     rows, owners = [], []
     users = grid.index.to_numpy()
     for i, g in enumerate(grid):
-        for window in chunks(g, length, length):
-            if (window == TARGET).any():
+        for window in chunks(g, length):
+            if (window <= TARGET).any():
                 rows.append(window)
                 owners.append(i)
     network = module._model
@@ -151,10 +153,11 @@ def _network_scores(
         chosen = batch["target_mask"].to(device)
         probs = torch.softmax(logits[chosen].float(), dim=-1).cpu()
         owner = batch["query_id"].repeat_interleave(chosen.sum(dim=1).cpu())
+        weight = torch.where(batch["tail_mask"][batch["target_mask"]], tail_weight, 1.0)
         if totals is None:
             totals = torch.zeros(len(users), probs.shape[1])
-        totals.index_add_(0, owner, probs)
-        counts.index_add_(0, owner, torch.ones(len(owner)))
+        totals.index_add_(0, owner, probs * weight.unsqueeze(1))
+        counts.index_add_(0, owner, weight)
     network.train(was_training)
     if totals is None:
         totals = torch.zeros(len(users), int(cfg["n_items"]))
@@ -170,10 +173,12 @@ def top_items(
     cfg: dict[str, Any],
 ) -> pd.DataFrame:
     """Top-``k`` unseen items per user with a target: the mean probability over its target slots."""
-    grid = grids(history, targets[targets[QUERY].isin(history[QUERY])], vocab)
-    users, scores = cloze_scores(modules, grid, cfg)
-    if scores.shape[1] == 0:
-        return pd.DataFrame(columns=[QUERY, ITEM, "score", "rank"])
+    targets = targets[targets[QUERY].isin(history[QUERY])]
+    grid = grids(history, targets, vocab)
+    if grid.empty:
+        return ranked(pd.DataFrame({QUERY: [], ITEM: [], "score": []}))
+    tails = targets.loc[targets["weight"] < 1, "weight"] if "weight" in targets else pd.Series([])
+    users, scores = cloze_scores(modules, grid, {**cfg, "tail_weight": tails.max() if len(tails) else 1.0})
     has_target = scores.sum(dim=1).numpy() > 0
     seen = history[history[QUERY].isin(users)]  # grid users come sorted
     rows = np.searchsorted(users, seen[QUERY].to_numpy())

@@ -77,10 +77,12 @@ def window_refitter(window: str) -> Callable[..., SequentialModel]:
 def is_cloze(config: dict[str, Any]) -> bool:
     """``task: cloze`` (BERT4Rec filling the holes of each sequence) or the default ``next_item``."""
     task = config.get("task", "next_item")
-    if task not in ("next_item", "cloze") or (task == "cloze" and config["model"] != "bert4rec"):
+    cloze_ok = config["model"] == "bert4rec" and config.get("loss") == "CE"
+    if task not in ("next_item", "cloze") or (task == "cloze" and not cloze_ok):
+        # holes carry CE's ignore label: the other losses would index with it
         raise ValueError(
-            f"{config.get('name', 'sequential')}.task must be next_item, or cloze with model bert4rec; "
-            f"got task {task!r} with model {config['model']!r}"
+            f"{config.get('name', 'sequential')}.task must be next_item, or cloze with model bert4rec and "
+            f"loss CE; got task {task!r}, model {config['model']!r}, loss {config.get('loss')!r}"
         )
     return task == "cloze"
 

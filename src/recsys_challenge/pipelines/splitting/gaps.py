@@ -2,9 +2,9 @@
 
 ``gaps`` hides a seeded random share of every user's events; the folds keep each event's ``position``,
 so a model sees where the holes are but never what fills them. A window's *targets* are the positions
-its candidates answer. (RePlay's ``TwoStageSplitter`` does the same draw but refuses to take every
-user, so the draw is its rule, written here: a user's events ranked by a random key, the first
-``fraction`` of them held out.)
+its candidates answer. Each event is hidden independently with probability ``fraction``, as the
+competition (and ``synthetic.hide_events``) hid its events; RePlay's ``TwoStageSplitter`` takes a fixed
+share per user instead (and refuses to split every user), so the draw is written here.
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ TARGET_COLUMNS = [QUERY, POSITION, "weight", "tail"]
 
 
 class GapsSplitter:
-    """Holds out ``fraction`` of every user's events (rounded down), picked at random with ``seed``."""
+    """Holds out each event with probability ``fraction`` (seeded); every user keeps its last event."""
 
     def __init__(self, holdout: dict[str, Any], drop_cold_users: bool, drop_cold_items: bool) -> None:
         self.fraction, self.seed = float(holdout["fraction"]), int(holdout.get("seed", 0))
         self.drop_cold_users, self.drop_cold_items = drop_cold_users, drop_cold_items
 
     def split(self, interactions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        keys = np.random.default_rng(self.seed).random(len(interactions))
-        rank = pd.Series(keys, index=interactions.index).groupby(interactions[QUERY]).rank(method="first")
-        count = interactions.groupby(QUERY)[QUERY].transform("size")
-        held = (rank / count <= self.fraction).to_numpy()
+        drawn = np.random.default_rng(self.seed).random(len(interactions)) < self.fraction
+        last = interactions[POSITION] == interactions.groupby(QUERY)[POSITION].transform("max")
+        everything = pd.Series(drawn, index=interactions.index).groupby(interactions[QUERY]).transform("all")
+        held = drawn & ~(everything & last).to_numpy()  # a user never loses every event
         history, held_out = interactions[~held], interactions[held]
         if self.drop_cold_users:
             held_out = held_out[held_out[QUERY].isin(history[QUERY])]
@@ -44,10 +44,13 @@ def gaps_splitter(holdout: dict[str, Any], drop_cold_users: bool, drop_cold_item
     return GapsSplitter(holdout, drop_cold_users, drop_cold_items)
 
 
-def truth_targets(truth: pd.DataFrame) -> pd.DataFrame:
-    """The positions of a validation window's hidden events: known to models, their items are not."""
+def truth_targets(truth: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """The positions of a validation window's hidden events: known to models, their items are not.
+    ``tail`` marks those after the user's last visible event (as the final window's open slot)."""
     targets = truth[[QUERY, POSITION]].drop_duplicates().sort_values([QUERY, POSITION])
-    return targets.assign(weight=1.0, tail=False)[TARGET_COLUMNS].reset_index(drop=True)
+    last = history.groupby(QUERY)[POSITION].max().reindex(targets[QUERY]).to_numpy()
+    targets = targets.assign(weight=1.0, tail=~(targets[POSITION].to_numpy() < last))
+    return targets[TARGET_COLUMNS].reset_index(drop=True)
 
 
 def raw_targets(interactions: pd.DataFrame, tail_weight: float) -> pd.DataFrame:

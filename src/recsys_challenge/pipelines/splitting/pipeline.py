@@ -31,7 +31,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             # the positions each window's candidates answer: its hidden events, or the raw data's holes
             *[
-                Node(truth_targets, _pandas(w.truth), f"targets_{name}", name=f"targets_{name}")
+                Node(
+                    truth_targets,
+                    [_pandas(w.truth), _pandas(w.history)],
+                    f"targets_{name}",
+                    name=f"targets_{name}",
+                )
                 for name, w in (("rerank", rerank), ("test", test))
             ],
             Node(
