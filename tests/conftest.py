@@ -52,9 +52,11 @@ def run_project(project: Path, env: str = "test") -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(project)
         bootstrap_project(project)
-        with KedroSession.create(project_path=project, env=env) as session:
-            session.run()
-        mlflow.set_tracking_uri("")
+        try:
+            with KedroSession.create(project_path=project, env=env) as session:
+                session.run()
+        finally:
+            mlflow.set_tracking_uri("")
     return project
 
 
