@@ -55,3 +55,10 @@ def test_build_fills_short_candidate_lists_with_popular_unseen_items(interaction
     assert lists[0][0] == "9"  # seen item 2 skipped, then popularity fills
     assert len(lists[0]) == 3 and "2" not in lists[0]
     assert set(sub.user_id) == {0, 1, 2}
+
+
+def test_build_skips_catalog_items_that_no_event_mentions(interactions):
+    # item 99 is in the catalog but every event of it was hidden: a model may still rank it first
+    candidates = pd.DataFrame({"user_id": [0, 0], "item_id": [99, 9], "score": [2.0, 1.0], "rank": [1, 2]})
+    submission = build_submission(candidates, interactions, PARAMS)
+    assert submission.set_index("user_id").loc[0, "item_id"].split()[0] == "9"

@@ -24,10 +24,13 @@ def build_submission(
 ) -> pd.DataFrame:
     """Top-k unseen items per user of ``interactions`` from ranked candidates, filled with popular items.
 
-    Every user with an event gets exactly ``k`` distinct unseen items; the result is validated.
+    Every user with an event gets exactly ``k`` distinct unseen items; the result is validated. Candidates
+    of catalog items no event mentions (a model may rank them: under the competition protocol an item's
+    only events can all be hidden) are skipped, as the submission takes only items of the data.
     """
     k = int(params["k"])
     seen = interactions.groupby(QUERY)[ITEM].agg(set)
+    candidates = candidates[candidates[ITEM].isin(interactions[ITEM])]
     ranked = candidates.sort_values([QUERY, "rank"], kind="stable").groupby(QUERY)[ITEM].agg(list)
     popular = _popular(interactions)
     rows = []
