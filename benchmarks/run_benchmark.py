@@ -290,6 +290,17 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def run_section(title: str, run: dict) -> list[str]:
+    """A run's heading, wall time and peak RSS (when recorded) and its models table, as markdown lines."""
+    cost = (
+        f"Wall time {run['wall_s'] / 60:.1f} min, peak RSS of the process tree (Python + JVM) "
+        f"{run['peak_rss_gib']:.2f} GiB."
+        if run["wall_s"] == run["wall_s"]  # NaN when an existing run was only scored
+        else "Wall time and peak RSS not recorded (an existing run, scored only)."
+    )
+    return [f"## {title}", "", cost, "", markdown_table(pd.DataFrame(run["models"])), ""]
+
+
 def write_results(protocol: str, runs: dict[str, dict], over: dict | None) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{protocol}.json"
@@ -311,15 +322,7 @@ def write_results(protocol: str, runs: dict[str, dict], over: dict | None) -> Pa
         "",
     ]
     for _name, run in previous["runs"].items():
-        md += [
-            f"## `{run['command']}`",
-            "",
-            f"Wall time {run['wall_s'] / 60:.1f} min, peak RSS of the process tree (Python + JVM) "
-            f"{run['peak_rss_gib']:.2f} GiB.",
-            "",
-            markdown_table(pd.DataFrame(run["models"])),
-            "",
-        ]
+        md += run_section(f"`{run['command']}`", run)
     if previous["overhead"]:
         o = previous["overhead"]
         md += [

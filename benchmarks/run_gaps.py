@@ -21,7 +21,16 @@ import pandas as pd
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_benchmark import RESULTS, WORK, collect, markdown_table, movielens, prepare_project, run_tracked
+from run_benchmark import (
+    RESULTS,
+    WORK,
+    collect,
+    markdown_table,
+    movielens,
+    prepare_project,
+    run_section,
+    run_tracked,
+)
 
 from recsys_challenge.evaluation import score_submission
 from recsys_challenge.synthetic import hide_events
@@ -100,15 +109,7 @@ def write(runs: dict[str, dict]) -> Path:
         "",
     ]
     for run in runs.values():
-        md += [
-            f"## Seed {run['seed']}",
-            "",
-            f"Wall time {run['wall_s'] / 60:.1f} min, peak RSS of the process tree (Python + JVM) "
-            f"{run['peak_rss_gib']:.2f} GiB.",
-            "",
-            markdown_table(pd.DataFrame(run["models"])),
-            "",
-        ]
+        md += run_section(f"Seed {run['seed']}", run)
     path = RESULTS / "gaps.md"
     path.write_text("\n".join(md))
     return path
