@@ -17,6 +17,15 @@ from recsys_challenge.pipelines.sequential.sequences import training_windows
 
 from . import TOP_COLUMNS, VALIDATION_METRICS, Feed, item_schema, loss_choice
 
+# RePlay's BERT4Rec argument <- the parameter block's key (the same keys SASRec reads)
+ARCHITECTURE = {
+    "block_count": "num_blocks",
+    "head_count": "num_heads",
+    "hidden_size": "hidden_size",
+    "max_seq_len": "max_seq_len",
+    "dropout_rate": "dropout",
+}
+
 
 class MaskedHeadBert4Rec(Bert4Rec):
     """RePlay's BERT4Rec whose full-CE loss runs the item head on the masked slots only: the same loss,
@@ -48,13 +57,10 @@ class Bert4RecBackend:
         optimizer = FatOptimizerFactory(
             learning_rate=cfg["learning_rate"], weight_decay=cfg.get("weight_decay", 0.0)
         )
+        architecture = {arg: cfg[key] for arg, key in ARCHITECTURE.items()}
         return MaskedHeadBert4Rec(
             tensor_schema=self.schema,
-            block_count=cfg["num_blocks"],
-            head_count=cfg["num_heads"],
-            hidden_size=cfg["hidden_size"],
-            max_seq_len=cfg["max_seq_len"],
-            dropout_rate=cfg["dropout"],
+            **architecture,
             enable_embedding_tying=True,
             loss_type=loss_type,
             loss_sample_count=samples,
