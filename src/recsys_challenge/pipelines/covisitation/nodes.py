@@ -26,10 +26,14 @@ def _shifted_pairs(events: pd.DataFrame, targets: pd.DataFrame, shift: int) -> p
     return targets.merge(moved, on=[QUERY, POSITION], how="inner")
 
 
-def covisitation_matrix(history: pd.DataFrame, vocab: np.ndarray, window: int) -> sp.csr_matrix:
-    """Symmetric item x item counts of pairs at most ``window`` positions apart, weighted 1/distance."""
-    events = history[[QUERY, POSITION, ITEM]].assign(**{ITEM: np.searchsorted(vocab, history[ITEM])})
-    n = len(vocab)
+def indexed(history: pd.DataFrame, vocab: np.ndarray) -> pd.DataFrame:
+    """The fold's (user, position, item) with items as indices into ``vocab``."""
+    return history[[QUERY, POSITION, ITEM]].assign(**{ITEM: np.searchsorted(vocab, history[ITEM])})
+
+
+def covisitation_matrix(events: pd.DataFrame, n: int, window: int) -> sp.csr_matrix:
+    """Symmetric item x item counts (``n`` items; ``events`` from ``indexed``) of pairs at most
+    ``window`` positions apart, weighted 1/distance."""
     matrix = sp.csr_matrix((n, n), dtype=np.float32)
     for distance in range(1, int(window) + 1):
         pairs = _shifted_pairs(events, events.rename(columns={ITEM: "left"}), distance)
@@ -42,11 +46,10 @@ def covisitation_matrix(history: pd.DataFrame, vocab: np.ndarray, window: int) -
 
 
 def neighbour_matrix(
-    history: pd.DataFrame, targets: pd.DataFrame, vocab: np.ndarray, users: np.ndarray, window: int
+    events: pd.DataFrame, targets: pd.DataFrame, n: int, users: np.ndarray, window: int
 ) -> sp.csr_matrix:
-    """users x items: each target's visible neighbours within ``window`` positions on either side,
-    weighted ``target weight / distance`` and summed over a user's targets."""
-    events = history[[QUERY, POSITION, ITEM]].assign(**{ITEM: np.searchsorted(vocab, history[ITEM])})
+    """users x items (``n``; ``events`` from ``indexed``): each target's visible neighbours within
+    ``window`` positions on either side, weighted ``target weight / distance``, summed per user."""
     goals = targets[[QUERY, POSITION, WEIGHT]]
     parts = []
     for shift in [*range(-int(window), 0), *range(1, int(window) + 1)]:
@@ -54,7 +57,7 @@ def neighbour_matrix(
         parts.append(near[[QUERY, ITEM]].assign(value=near[WEIGHT] / abs(shift)))
     near = pd.concat(parts, ignore_index=True)
     rows = np.searchsorted(users, near[QUERY].to_numpy())
-    shape = (len(users), len(vocab))
+    shape = (len(users), n)
     return sp.coo_matrix((near["value"].astype("float32"), (rows, near[ITEM])), shape=shape).tocsr()
 
 
@@ -68,8 +71,9 @@ def score_targets(
         return ranked(pd.DataFrame({QUERY: [], ITEM: [], "score": []}))
     vocab = np.unique(np.concatenate([items[ITEM].to_numpy(), history[ITEM].to_numpy()]))
     users = np.unique(targets[QUERY].to_numpy())
-    scores = neighbour_matrix(history, targets, vocab, users, window) @ covisitation_matrix(
-        history, vocab, window
+    events = indexed(history, vocab)  # encoded once for both products
+    scores = neighbour_matrix(events, targets, len(vocab), users, window) @ covisitation_matrix(
+        events, len(vocab), window
     )
     seen = history[history[QUERY].isin(users)]
     seen_rows = np.searchsorted(users, seen[QUERY].to_numpy())
