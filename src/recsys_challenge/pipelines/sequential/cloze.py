@@ -10,6 +10,7 @@ user's targets add up into one ranking. Validation does the same on the reranker
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import lightning
@@ -164,6 +165,26 @@ def _network_scores(
     return users, totals / counts.clamp(min=1).unsqueeze(1)
 
 
+@dataclass(frozen=True)
+class Query:
+    """What scoring a window needs besides the networks, built once: the grids, the weight of the open
+    slot after the end, and each user's seen items (row, item index) to remove."""
+
+    grid: pd.Series
+    tail_weight: float
+    seen: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, history: pd.DataFrame, targets: pd.DataFrame, vocab: np.ndarray) -> Query:
+        targets = targets[targets[QUERY].isin(history[QUERY])]
+        grid = grids(history, targets, vocab)
+        tails = targets.loc[targets["weight"] < 1, "weight"] if "weight" in targets else pd.Series([])
+        seen = history[history[QUERY].isin(grid.index)]  # grid users come sorted
+        rows = np.searchsorted(grid.index.to_numpy(), seen[QUERY].to_numpy())
+        cols = np.searchsorted(vocab, seen[ITEM].to_numpy())
+        return cls(grid, float(tails.max()) if len(tails) else 1.0, (rows, cols))
+
+
 def top_items(
     modules: list[lightning.LightningModule],
     history: pd.DataFrame,
@@ -173,16 +194,18 @@ def top_items(
     cfg: dict[str, Any],
 ) -> pd.DataFrame:
     """Top-``k`` unseen items per user with a target: the mean probability over its target slots."""
-    targets = targets[targets[QUERY].isin(history[QUERY])]
-    grid = grids(history, targets, vocab)
-    if grid.empty:
+    return query_top_items(modules, Query.of(history, targets, vocab), vocab, k, cfg)
+
+
+def query_top_items(
+    modules: list[lightning.LightningModule], query: Query, vocab: np.ndarray, k: int, cfg: dict[str, Any]
+) -> pd.DataFrame:
+    """``top_items`` over a prepared ``Query``."""
+    if query.grid.empty:
         return ranked(pd.DataFrame({QUERY: [], ITEM: [], "score": []}))
-    tails = targets.loc[targets["weight"] < 1, "weight"] if "weight" in targets else pd.Series([])
-    users, scores = cloze_scores(modules, grid, {**cfg, "tail_weight": tails.max() if len(tails) else 1.0})
+    users, scores = cloze_scores(modules, query.grid, {**cfg, "tail_weight": query.tail_weight})
     has_target = scores.sum(dim=1).numpy() > 0
-    seen = history[history[QUERY].isin(users)]  # grid users come sorted
-    rows = np.searchsorted(users, seen[QUERY].to_numpy())
-    scores[rows, np.searchsorted(vocab, seen[ITEM].to_numpy())] = -1.0
+    scores[query.seen] = -1.0
     depth = min(k, scores.shape[1])
     values, index = torch.topk(scores, depth, dim=1)
     frame = pd.DataFrame(
@@ -203,11 +226,12 @@ class ClozeValidation(Callback):
     def __init__(
         self, history: pd.DataFrame, truth: pd.DataFrame, targets: pd.DataFrame, vocab: np.ndarray, cfg: dict
     ) -> None:
-        self.history, self.truth, self.targets, self.vocab, self.cfg = history, truth, targets, vocab, cfg
+        # the grids do not change between epochs: built once
+        self.query, self.truth, self.vocab, self.cfg = Query.of(history, targets, vocab), truth, vocab, cfg
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         ks = list(self.cfg["ks"])
-        top = top_items([pl_module], self.history, self.targets, self.vocab, max(ks), self.cfg)
+        top = query_top_items([pl_module], self.query, self.vocab, max(ks), self.cfg)
         metrics = ranking_metrics(top, self.truth, ks)
         for name, value in metrics.items():
             metric, k = name.rsplit("_", 1)
