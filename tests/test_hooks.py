@@ -41,3 +41,24 @@ def test_missing_java_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("JAVA_HOME", raising=False)
     with pytest.raises(SparkNotAvailableError, match="Java 17"):
         SparkHooks().session()
+
+
+def test_spark_stops_after_the_last_node_that_needs_it():
+    from kedro.pipeline import Pipeline
+
+    first = Node(identity, "a@spark", "b", name="reads_spark")
+    second = Node(identity, "b", "c", name="tagged", tags=["spark"])
+    later = Node(identity, "c", "d", name="pandas_after")
+    hooks = SparkHooks()
+    hooks._conf = dict(CONF)
+    hooks.before_pipeline_run({}, Pipeline([first, second, later]))
+    hooks.before_dataset_loaded("a@spark", first)
+    session = hooks._session
+    hooks.after_node_run(first)
+    assert hooks._session is session  # the tagged node still needs it
+    hooks.before_node_run(second)
+    hooks.after_node_run(second)
+    assert hooks._session is None and session.sparkContext._jsc is None  # its JVM memory is free
+    hooks.before_node_run(later)
+    hooks.after_node_run(later)
+    assert hooks._session is None  # a pandas node starts nothing

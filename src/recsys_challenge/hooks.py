@@ -20,8 +20,14 @@ class SparkNotAvailableError(RuntimeError):
     """Spark needs Java 17 on PATH (or JAVA_HOME)."""
 
 
+def needs_spark(node) -> bool:
+    """A node tagged ``spark`` or reading or writing an ``@spark`` dataset."""
+    return "spark" in node.tags or any(d.endswith("@spark") for d in [*node.inputs, *node.outputs])
+
+
 class SparkHooks:
-    """Start one SparkSession from ``conf/*/spark.yml`` when first needed; stop it when the run ends.
+    """Start one SparkSession from ``conf/*/spark.yml`` when first needed; stop it after the last node
+    that needs it (its JVM holds its memory until then), or when the run ends.
 
     A run that touches no ``@spark`` dataset and no node tagged ``spark`` never starts a JVM.
     """
@@ -29,6 +35,7 @@ class SparkHooks:
     def __init__(self) -> None:
         self._conf: dict[str, Any] = {}
         self._session = None
+        self._pending: set[str] = set()
 
     @hook_impl
     def after_context_created(self, context) -> None:
@@ -48,9 +55,19 @@ class SparkHooks:
             self.session()
 
     @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline) -> None:
+        self._pending = {n.name for n in pipeline.nodes if needs_spark(n)}
+
+    @hook_impl
     def before_node_run(self, node) -> None:
         if "spark" in node.tags:
             self.session()
+
+    @hook_impl
+    def after_node_run(self, node) -> None:
+        self._pending.discard(node.name)
+        if not self._pending:
+            self.stop()
 
     @hook_impl
     def after_pipeline_run(self) -> None:

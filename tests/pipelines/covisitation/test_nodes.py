@@ -62,3 +62,15 @@ def test_targets_add_up_per_user_with_their_weights_and_seen_items_stay_out():
 def test_a_user_without_visible_neighbours_gets_no_candidates():
     top = score_targets(HISTORY, hole(1, 40), ITEMS, {"window": 3, "candidates_k": 10})
     assert top.empty and list(top.columns) == ["user_id", "item_id", "score", "rank"]
+
+
+def test_popular_items_are_scaled_down_by_their_event_count():
+    # 20 (one event) and 21 (one event) tie at window 1; a second event of 21 elsewhere makes it more
+    # popular, so with an exponent it falls below 20, without one it stays tied
+    history = pd.concat([HISTORY, events({7: [(0, 21)]})])
+    config = {"window": 1, "candidates_k": 10}
+    plain = score_targets(history, hole(1, 2), ITEMS, config).set_index("item_id")["score"]
+    scaled = score_targets(history, hole(1, 2), ITEMS, {**config, "popularity_exponent": 1.0})
+    scaled = scaled.set_index("item_id")["score"]
+    assert plain[20] == plain[21] == 1.0
+    assert scaled[20] == pytest.approx(1 / 2) and scaled[21] == pytest.approx(1 / 3)

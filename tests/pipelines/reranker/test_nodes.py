@@ -12,6 +12,7 @@ from recsys_challenge.pipelines.reranker.nodes import (
     _pool,
     add_features,
     add_labels,
+    catboost_params,
     compare_models,
     rerank,
     reranker_mlflow_metrics,
@@ -174,3 +175,13 @@ def test_reranker_mlflow_metrics_are_its_comparison_row_and_catboost_curves():
         "test.gain_vs_best": [{"step": 0, "value": 2.0}],  # a missing value is not logged
         "train.validation.NDCG_top_10": [{"step": 0, "value": 0.3}, {"step": 1, "value": 0.35}],
     }
+
+
+def test_auto_loss_follows_the_number_of_positives_per_user():
+    auto = {**PARAMS, "catboost": {**PARAMS["catboost"], "loss_function": "auto"}}
+    one = pd.DataFrame({"user_id": [1, 1, 2, 2], "target": [1, 0, 0, 1]})
+    several = pd.DataFrame({"user_id": [1, 1, 2, 2], "target": [1, 1, 0, 1]})
+    assert catboost_params(one, auto)["loss_function"] == "QuerySoftMax"
+    assert catboost_params(several, auto)["loss_function"] == "YetiRank"
+    assert catboost_params(several, PARAMS)["loss_function"] == "YetiRank"  # a name stays
+    assert catboost_params(one, PARAMS)["loss_function"] == "YetiRank"

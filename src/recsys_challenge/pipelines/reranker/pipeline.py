@@ -7,6 +7,7 @@ generators' candidates, the feature tables, the static tables and the windows' t
 from kedro.pipeline import Node, Pipeline
 
 from recsys_challenge.core import LATER_WINDOWS, WINDOWS
+from recsys_challenge.pipelines.covisitation.features import hole_features
 
 from .nodes import (
     add_features,
@@ -21,6 +22,8 @@ from .nodes import (
 NAMESPACE = "reranker"
 PARAMS = "params:reranker"
 STATIC = ("users@pandas", "items@pandas")
+HOLES = "params:covisit"  # hole features use the co-visitation generator's window and scaling
+HISTORY = {window: f"{w.history}@pandas" for window, w in WINDOWS.items()}
 # the reranker learns from the rerank window's truth and is scored on the test window's
 LABELS = f"{WINDOWS['rerank'].truth}@pandas"
 TEST_TRUTH = f"{WINDOWS['test'].truth}@pandas"
@@ -32,8 +35,14 @@ def _window(window: str, generators: tuple[str, ...]) -> list[Node]:
     return [
         Node(union_candidates, inputs, f"union_{window}", name=f"union_{window}"),
         Node(
+            hole_features,
+            [f"union_{window}", HISTORY[window], f"targets_{window}", "items@pandas", HOLES],
+            f"holes_{window}",
+            name=f"holes_{window}",
+        ),
+        Node(
             add_features,
-            [f"union_{window}", *(f"features_{window}.{t}_features" for t in ("user", "item")), *STATIC],
+            [f"holes_{window}", *(f"features_{window}.{t}_features" for t in ("user", "item")), *STATIC],
             f"dataset_{window}",
             name=f"features_{window}",
         ),
@@ -90,6 +99,8 @@ def create_pipeline(generators: tuple[str, ...], **kwargs) -> Pipeline:
     """Reranker over the candidates of ``generators`` (the registry passes every generator it runs)."""
     shared = {
         *STATIC,
+        *HISTORY.values(),
+        *(f"targets_{window}" for window in WINDOWS),
         LABELS,
         TEST_TRUTH,
         *(f"{g}.candidates_{window}" for g in generators for window in WINDOWS),
@@ -99,6 +110,6 @@ def create_pipeline(generators: tuple[str, ...], **kwargs) -> Pipeline:
         template(generators),
         namespace=NAMESPACE,
         inputs=shared,
-        parameters={PARAMS, f"{PARAMS}.per_generator_k"},
+        parameters={PARAMS, f"{PARAMS}.per_generator_k", HOLES},
         tags=["reranker"],
     )

@@ -22,6 +22,7 @@ from lightning.pytorch.callbacks import Callback
 from recsys_challenge.core import ITEM, POSITION, QUERY, ranked
 from recsys_challenge.evaluation import ranking_metrics
 
+from . import batches
 from .backends import backend_for
 from .sequences import training_windows
 from .training import Member, SequentialModel, early_stopped, fit_members, refit_members, train_fixed
@@ -102,7 +103,8 @@ class GridDataset(torch.utils.data.Dataset):
 
 def training_loader(grid: pd.Series, cfg: dict[str, Any]) -> torch.utils.data.DataLoader:
     """Shuffled, seeded training windows of every grid (``train_stride`` apart, default half a window,
-    as ``sequences.training_windows`` cuts them); windows without a visible item teach nothing."""
+    as ``sequences.training_windows`` cuts them), batched as ``batching`` says; windows without a
+    visible item teach nothing."""
     length = int(cfg["max_seq_len"])
     stride = int(cfg.get("train_stride") or max(length // 2, 1))
     rows = [w for w in training_windows(grid, length, stride) if (np.asarray(w) >= 0).any()]
@@ -110,10 +112,8 @@ def training_loader(grid: pd.Series, cfg: dict[str, Any]) -> torch.utils.data.Da
     dataset = GridDataset(
         rows, np.zeros(len(rows), dtype=int), length, float(cfg.get("mask_prob", 0.15)), seed
     )
-    generator = torch.Generator().manual_seed(seed)
-    return torch.utils.data.DataLoader(
-        dataset, batch_size=int(cfg["batch_size"]), shuffle=True, generator=generator
-    )
+    lengths = np.array([len(r) for r in rows])
+    return batches.loader(dataset, lengths, cfg, shuffle=True, generator=torch.Generator().manual_seed(seed))
 
 
 def cloze_scores(
@@ -144,8 +144,8 @@ def _network_scores(
     totals = None
     counts = torch.zeros(len(users))
     dataset = GridDataset(rows, np.asarray(owners), length, 0.0, None)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=int(cfg["batch_size"]), shuffle=False)
-    for batch in loader:
+    lengths = np.array([len(r) for r in rows])
+    for batch in batches.loader(dataset, lengths, cfg, shuffle=False, generator=None):
         logits = network(
             {ITEM: batch["inputs"][ITEM].to(device)},
             batch["pad_mask"].to(device),

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from lightning.pytorch.callbacks import Callback
 from replay.models.nn.sequential import Bert4Rec
+from replay.models.nn.sequential.bert4rec.model import BertEmbedding
 
 from recsys_challenge.core import ITEM, QUERY
 from recsys_challenge.pipelines.sequential.sequences import training_windows
@@ -27,9 +28,42 @@ ARCHITECTURE = {
 }
 
 
+class RightAlignedPositions(torch.nn.Module):
+    """RePlay's learnt positional embedding read from the right end, as its SASRec does: a left-padded
+    batch cut to its longest row gets the embeddings its slots had at full width, so trimming the padding
+    changes nothing (RePlay's own returns all ``max_seq_len`` rows, which needs full-width batches)."""
+
+    def __init__(self, pe: torch.nn.Embedding) -> None:
+        super().__init__()
+        self.pe = pe
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pe.weight[-x.size(1) :].unsqueeze(0).expand(x.size(0), -1, -1)
+
+
+class AnyWidthEmbedding(BertEmbedding):
+    """RePlay's BERT4Rec input embedding for batches narrower than ``max_seq_len``: its forward asserts
+    the full width, which right-aligned positions make unnecessary."""
+
+    def forward(self, inputs: dict[str, torch.Tensor], token_mask: torch.Tensor) -> torch.Tensor:
+        full, self.max_len = self.max_len, token_mask.size(1)
+        try:
+            return super().forward(inputs, token_mask)
+        finally:
+            self.max_len = full
+
+
 class MaskedHeadBert4Rec(Bert4Rec):
-    """RePlay's BERT4Rec whose full-CE loss runs the item head on the masked slots only: the same loss,
-    without scoring every item at every slot of the batch (most of an epoch's time otherwise)."""
+    """RePlay's BERT4Rec whose full-CE loss runs the item head on the masked slots only (the same loss,
+    without scoring every item at every slot of the batch: most of an epoch's time otherwise) and whose
+    positions are right-aligned, so batches may be cut to their longest row."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        embedder = self._model.item_embedder
+        embedder.__class__ = AnyWidthEmbedding  # same parameters; the head keeps its reference to it
+        if embedder.enable_positional_embedding:
+            embedder.position = RightAlignedPositions(embedder.position.pe)
 
     def _compute_loss_ce(self, feature_tensors, positive_labels, padding_mask, tokens_mask) -> torch.Tensor:
         masked = padding_mask & ~tokens_mask

@@ -1,0 +1,76 @@
+"""Padding-aware batches: the same outputs as full padding, every row once per epoch, short batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from recsys_challenge.pipelines.sequential import batches, cloze
+from recsys_challenge.pipelines.sequential.backends import backend_for
+
+CFG = {
+    "name": "tiny", "model": "bert4rec", "task": "cloze", "loss": "CE", "hidden_size": 16, "num_heads": 2,
+    "num_blocks": 2, "max_seq_len": 12, "dropout": 0.0, "learning_rate": 0.01, "batch_size": 4, "seed": 3,
+    "mask_prob": 0.3,
+}  # fmt: skip
+N_ITEMS = 30
+
+
+def grid(lengths: list[int], seed: int = 0) -> pd.Series:
+    """Grids of the given lengths: random items, a hole and a target slot in each."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in lengths:
+        row = rng.integers(0, N_ITEMS, n)
+        row[rng.integers(0, n)] = cloze.HOLE
+        row[-1] = cloze.TARGET
+        rows.append(row)
+    return pd.Series(rows, index=np.arange(len(lengths)), dtype=object)
+
+
+def test_a_trimmed_batch_gives_the_logits_of_full_padding():
+    torch.manual_seed(0)
+    module = backend_for(CFG, N_ITEMS).build()
+    module._model.eval()
+    rows = [np.asarray(r) for r in grid([3, 5, 7])]
+    dataset = cloze.GridDataset(rows, np.arange(3), CFG["max_seq_len"], 0.0, None)
+    full = torch.utils.data.default_collate([dataset[i] for i in range(3)])
+    cut = batches.trimmed(full)
+    assert cut["pad_mask"].shape[1] == 7  # the longest row
+    with torch.no_grad():
+        wide = module._model(full["inputs"], full["pad_mask"], full["token_mask"])
+        narrow = module._model(cut["inputs"], cut["pad_mask"], cut["token_mask"])
+    real = cut["pad_mask"]
+    torch.testing.assert_close(narrow[real], wide[:, -7:][real], atol=1e-5, rtol=1e-5)
+
+
+def test_scores_are_the_same_whatever_the_batching():
+    torch.manual_seed(0)
+    module = backend_for(CFG, N_ITEMS).build()
+    g = grid([2, 11, 4, 9, 3, 12, 6, 5, 8])
+    scores = {
+        mode: cloze.cloze_scores([module], g, {**CFG, "n_items": N_ITEMS, "batching": mode})[1]
+        for mode in batches.BATCHING
+    }
+    torch.testing.assert_close(scores["trimmed"], scores["full"], atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(scores["bucketed"], scores["full"], atol=1e-6, rtol=1e-5)
+
+
+def test_length_buckets_hold_every_row_once_and_group_similar_lengths():
+    lengths = np.random.default_rng(1).integers(1, 200, 1000)
+    sampler = batches.LengthBuckets(lengths, 10, torch.Generator().manual_seed(0))
+    drawn = list(sampler)
+    assert len(drawn) == len(sampler) == 100
+    assert sorted(i for b in drawn for i in b) == list(range(1000))
+    spread = np.mean([np.ptp(lengths[b]) for b in drawn])
+    assert spread < 30  # shuffled batches of 10 span ~160 of the 200 lengths
+    again = list(batches.LengthBuckets(lengths, 10, torch.Generator().manual_seed(0)))
+    assert again == drawn  # seeded
+    assert list(batches.LengthBuckets(lengths, 10, torch.Generator().manual_seed(1))) != drawn
+
+
+def test_an_unknown_batching_is_named():
+    with pytest.raises(ValueError, match=r"tiny\.batching must be one of"):
+        batches.batching({**CFG, "batching": "sorted"})
