@@ -74,3 +74,53 @@ def test_length_buckets_hold_every_row_once_and_group_similar_lengths():
 def test_an_unknown_batching_is_named():
     with pytest.raises(ValueError, match=r"tiny\.batching must be one of"):
         batches.batching({**CFG, "batching": "sorted"})
+
+
+SASREC = {**CFG, "model": "sasrec", "task": "next_item", "batching": "bucketed", "bucket_size": 2}
+
+
+def sasrec_batch(lengths: list[int], width: int, pad: int) -> tuple[dict, torch.Tensor]:
+    """Left-padded item rows of ``lengths`` at ``width`` columns and their padding mask."""
+    rng = np.random.default_rng(0)
+    items = torch.full((len(lengths), width), pad, dtype=torch.long)
+    for row, n in enumerate(lengths):
+        items[row, width - n :] = torch.as_tensor(rng.integers(0, N_ITEMS, n))
+    return {"item_id": items}, items != pad
+
+
+def test_sasrec_trimmed_inference_and_bucketed_training_match_full_padding():
+    from replay.nn.sequential import LengthBucketedQueryEncoder
+    from replay.nn.transform.trim import AdaptiveTrimTransform
+
+    torch.manual_seed(0)
+    module = backend_for(SASREC, N_ITEMS).build()
+    model = module.model
+    assert isinstance(model.body.encoder, LengthBucketedQueryEncoder)
+    features, mask = sasrec_batch([2, 9, 3, 5], CFG["max_seq_len"], N_ITEMS)
+    model.eval()
+    with torch.no_grad():
+        full = model.forward_inference(features, mask)["logits"]
+        cut = AdaptiveTrimTransform("item_id")({"item_id": features["item_id"], "padding_mask": mask})
+        assert cut["padding_mask"].shape[1] == 9
+        narrow = model.forward_inference({"item_id": cut["item_id"]}, cut["padding_mask"])["logits"]
+    torch.testing.assert_close(narrow, full, atol=1e-5, rtol=1e-5)
+    # training mode (dropout 0): buckets of 2 rows, each cut, give the plain encoder's hidden states
+    model.train()
+    with torch.no_grad():
+        bucketed = model.body(features, mask)
+        model.body.encoder = model.body.encoder.encoder
+        plain = model.body(features, mask)
+    torch.testing.assert_close(bucketed[mask], plain[mask], atol=1e-5, rtol=1e-5)
+
+
+def test_sasrec_batches_carry_trims_unless_full():
+    from replay.nn.transform.trim import AdaptiveTrimTransform, TargetAwareAdaptiveTrimTransform
+
+    def kinds(cfg: dict, split: str) -> set[type]:
+        return {type(t) for t in backend_for(cfg, N_ITEMS)._transforms()[split]}
+
+    assert TargetAwareAdaptiveTrimTransform in kinds(SASREC, "train")
+    assert AdaptiveTrimTransform in kinds(SASREC, "predict") & kinds(SASREC, "validate")
+    full = {**SASREC, "batching": "full"}
+    trims = {AdaptiveTrimTransform, TargetAwareAdaptiveTrimTransform}
+    assert not trims & (kinds(full, "train") | kinds(full, "predict"))

@@ -190,6 +190,29 @@ def test_refit_listed_windows_only_and_later_windows_reuse_the_latest_model(fold
     assert out["sasrec.model_final"] is out["sasrec.model_test"]
 
 
+@pytest.mark.parametrize("model", ["sasrec", "bert4rec_cloze"])
+def test_a_warm_refit_starts_from_the_previous_weights(folds, params, model):
+    import torch
+
+    cfg = tiny(params, model, epochs=1, refit="warm", warm_epochs=1)
+    gen, _ = fit_generator(*fit_args(folds), cfg)
+    previous = gen.members[0].module
+    with torch.no_grad():  # weights no fresh network of this seed could have
+        for weight in previous.parameters():
+            weight.add_(0.5)
+    before = {k: v.clone() for k, v in previous.state_dict().items()}
+    frozen = {**cfg, "learning_rate": 0.0}
+    warm = refit_or_reuse(gen, folds["fold_test_history"], frozen, "test")
+    scratch = refit_or_reuse(gen, folds["fold_test_history"], {**frozen, "refit": True}, "test")
+    assert same_weights(warm.members[0].module, previous)  # no step taken: exactly where it started
+    assert not same_weights(scratch.members[0].module, previous)
+    assert warm.epochs == gen.epochs  # the best count stays for any later from-scratch refit
+    trained = refit_or_reuse(gen, folds["fold_test_history"], cfg, "test")
+    assert not same_weights(trained.members[0].module, previous)  # it trains ...
+    assert all(previous.state_dict()[k].equal(v) for k, v in before.items())  # ... on a copy
+    assert trained.history["epoch"].tolist() == [0]  # for warm_epochs
+
+
 def test_refit_rejects_an_unknown_window(params):
     cfg = tiny(params, "sasrec", refit=["tset"])
     with pytest.raises(ValueError, match=r"sasrec\.refit: unknown window\(s\) \['tset'\]"):
@@ -197,6 +220,7 @@ def test_refit_rejects_an_unknown_window(params):
     assert refit_windows({**cfg, "refit": True}) == {"test", "final"}
     assert refit_windows({**cfg, "refit": False}) == set()
     assert refit_windows({**cfg, "refit": "test, final"}) == {"test", "final"}
+    assert refit_windows({**cfg, "refit": "warm"}) == {"test", "final"}
 
 
 @pytest.mark.parametrize("model", ["sasrec", "bert4rec"])

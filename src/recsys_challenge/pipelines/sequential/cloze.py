@@ -25,7 +25,16 @@ from recsys_challenge.evaluation import ranking_metrics
 from . import batches
 from .backends import backend_for
 from .sequences import training_windows
-from .training import Member, SequentialModel, early_stopped, fit_members, refit_members, train_fixed
+from .training import (
+    Member,
+    SequentialModel,
+    Start,
+    early_stopped,
+    fit_members,
+    refit_members,
+    starting,
+    train_fixed,
+)
 
 # grid slots without a visible item: unknown; to be scored; to be scored at ``tail_weight`` (the open
 # slot after the last event in the final window)
@@ -263,17 +272,20 @@ def fit(
     return fit_members(fit_member, vocab, cfg, checkpoint_dir)
 
 
-def refit(model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any]) -> SequentialModel:
-    """Cloze training from scratch on a longer history, every member for its own best epochs."""
+def refit(
+    model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any], warm: bool = False
+) -> SequentialModel:
+    """Cloze training on a longer history: from scratch, every member for its own best epochs, or
+    ``warm`` from the model's weights for ``warm_epochs``."""
     grid = grids(train, None, model.vocab)
 
-    def train_member(member_cfg: dict[str, Any], epochs: int) -> tuple[Member, pd.DataFrame]:
-        build = backend_for(member_cfg, len(model.vocab)).build
+    def train_member(member_cfg: dict[str, Any], epochs: int, start: Start) -> tuple[Member, pd.DataFrame]:
+        build = starting(backend_for(member_cfg, len(model.vocab)).build, start)
         return train_fixed(
             build, lambda: {"train_dataloaders": training_loader(grid, member_cfg)}, member_cfg, epochs
         )
 
-    return refit_members(train_member, model, cfg)
+    return refit_members(train_member, model, cfg, warm)
 
 
 def recommend(

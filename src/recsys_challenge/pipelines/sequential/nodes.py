@@ -36,10 +36,16 @@ def fit_generator(
     return model, history
 
 
+WARM = "warm"
+
+
 def refit_windows(config: dict[str, Any]) -> set[str]:
-    """The later windows to retrain for: ``refit`` is a bool (all or none), a list of window names or
-    a comma-separated string of them (``--params sasrec.refit=test`` on the command line)."""
+    """The later windows to retrain for: ``refit`` is a bool (all or none), ``warm`` (all, each from the
+    previous window's weights), a list of window names or a comma-separated string of them
+    (``--params sasrec.refit=test`` on the command line)."""
     refit = config.get("refit", False)
+    if refit == WARM:
+        return set(LATER_WINDOWS)
     if isinstance(refit, bool):
         return set(LATER_WINDOWS) if refit else set()
     if isinstance(refit, str):
@@ -48,7 +54,7 @@ def refit_windows(config: dict[str, Any]) -> set[str]:
     if unknown:
         raise ValueError(
             f"{config.get('name', 'sequential')}.refit: unknown window(s) {sorted(unknown)}; "
-            f"use true, false or a list of {list(LATER_WINDOWS)}"
+            f"use true, false, warm or a list of {list(LATER_WINDOWS)}"
         )
     return set(refit)
 
@@ -56,11 +62,13 @@ def refit_windows(config: dict[str, Any]) -> set[str]:
 def refit_or_reuse(
     model: SequentialModel, history: pd.DataFrame, config: dict[str, Any], window: str
 ) -> SequentialModel:
-    """For a later window: retrain from scratch on its longer history (window listed in ``refit``) or
-    reuse the previous window's model, which then scores the longer histories as they are (faster)."""
+    """For a later window: retrain on its longer history (window listed in ``refit``: from scratch, or
+    from the previous window's weights with ``refit: warm``) or reuse the previous window's model,
+    which then scores the longer histories as they are (fastest, stalest)."""
     if window not in refit_windows(config):
         return model
-    return (cloze if is_cloze(config) else training).refit(model, history, config)
+    warm = config.get("refit") == WARM
+    return (cloze if is_cloze(config) else training).refit(model, history, config, warm=warm)
 
 
 def window_refitter(window: str) -> Callable[..., SequentialModel]:

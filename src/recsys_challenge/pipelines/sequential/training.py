@@ -25,6 +25,7 @@ from .backends import Feed, backend_for
 from .sequences import training_sequences, user_sequences
 
 logger = logging.getLogger(__name__)
+Start = lightning.LightningModule | None  # the weights a warm refit starts from (None: a new network)
 
 
 @dataclass
@@ -220,29 +221,67 @@ def train_fixed(
 
 
 def refit_members(
-    train_member: Callable[[dict[str, Any], int], tuple[Member, pd.DataFrame]],
+    train_member: Callable[[dict[str, Any], int, Start], tuple[Member, pd.DataFrame]],
     model: SequentialModel,
     cfg: dict[str, Any],
+    warm: bool = False,
 ) -> SequentialModel:
-    """``train_member(member_cfg, epochs)`` per ensemble seed, each for the epochs its own fit found
-    best (members beyond the model's train the first's count)."""
+    """``train_member(member_cfg, epochs, start)`` per ensemble seed. From scratch (``start`` None), each
+    member trains for the epochs its own fit found best (members beyond the model's train the first's
+    count); ``warm``, it starts from its previous weights and trains ``warm_epochs``. A member keeps its
+    best epoch count either way (what a later from-scratch refit trains for)."""
     counts = [m.epochs for m in model.members]
-    trained = [
-        train_member({**cfg, "seed": seed}, counts[i] if i < len(counts) else counts[0])
-        for i, seed in enumerate(member_seeds(cfg))
-    ]
+    trained = []
+    for i, seed in enumerate(member_seeds(cfg)):
+        count = counts[i] if i < len(counts) else counts[0]
+        if warm and i < len(model.members):
+            member, log = train_member({**cfg, "seed": seed}, warm_epochs(cfg), model.members[i].module)
+            member = Member(member.module, count)
+        else:
+            member, log = train_member({**cfg, "seed": seed}, count, None)
+        trained.append((member, log))
     return SequentialModel(model.vocab, dict(cfg), [m for m, _ in trained], trained[0][1])
 
 
-def refit(model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any]) -> SequentialModel:
-    """Retrain from scratch on a longer history, no validation, every ensemble member for its epochs."""
+def starting(
+    build: Callable[[], lightning.LightningModule], start: Start
+) -> Callable[[], lightning.LightningModule]:
+    """``build``, loaded with ``start``'s weights when given: the network and optimizer follow the
+    current configuration (e.g. a lower learning rate for a warm refit), the weights the previous window."""
+    if start is None:
+        return build
+
+    def warm() -> lightning.LightningModule:
+        module = build()
+        module.load_state_dict(start.state_dict())
+        return module
+
+    return warm
+
+
+def warm_epochs(cfg: dict[str, Any]) -> int:
+    """Epochs of a warm refit (``warm_epochs``, default 3), checked."""
+    epochs = int(cfg.get("warm_epochs", 3))
+    if epochs < 1:
+        raise ValueError(f"{cfg.get('name', 'sequential')}.warm_epochs must be >= 1, got {epochs}")
+    return epochs
+
+
+def refit(
+    model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any], warm: bool = False
+) -> SequentialModel:
+    """Retrain on a longer history, no validation: from scratch, every ensemble member for its epochs,
+    or ``warm`` from the model's own weights for ``warm_epochs``."""
     rows = _rows(train, model.vocab, cfg)
 
-    def train_member(member_cfg: dict[str, Any], epochs: int) -> tuple[Member, pd.DataFrame]:
+    def train_member(member_cfg: dict[str, Any], epochs: int, start: Start) -> tuple[Member, pd.DataFrame]:
         backend = backend_for(member_cfg, len(model.vocab))
         with tempfile.TemporaryDirectory() as tmp:
             return train_fixed(
-                backend.build, lambda: backend.data(Path(tmp), Feed(train=rows)), member_cfg, epochs
+                starting(backend.build, start),
+                lambda: backend.data(Path(tmp), Feed(train=rows)),
+                member_cfg,
+                epochs,
             )
 
-    return refit_members(train_member, model, cfg)
+    return refit_members(train_member, model, cfg, warm)

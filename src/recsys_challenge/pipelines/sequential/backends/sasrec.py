@@ -15,6 +15,7 @@ from lightning.pytorch.callbacks import Callback
 from recsys_challenge.core import ITEM, QUERY
 from recsys_challenge.pipelines.sequential.sequences import training_windows
 
+from ..batches import batching
 from . import GT_PAD, TOP_COLUMNS, VALIDATION_METRICS, Feed, item_schema, loss_choice
 
 
@@ -56,20 +57,39 @@ class SasRecBackend:
         if cfg["loss"] != "CE" or smoothing:
             model.loss = loss()
             model.loss.logits_callback = model.get_logits
+        if batching(cfg) == "bucketed":
+            from replay.nn.sequential import LengthBucketedQueryEncoder
+
+            # a training batch is sorted by length and run as buckets, each cut to its longest row
+            model.body.encoder = LengthBucketedQueryEncoder(
+                model.body.encoder, int(cfg.get("bucket_size", 32)), sequence_shift=1
+            )
         optimizer = OptimizerFactory(
             learning_rate=cfg["learning_rate"], weight_decay=cfg.get("weight_decay", 0.0)
         )
         return LightningModule(model, optimizer_factory=optimizer)
 
     def _transforms(self) -> dict[str, list[torch.nn.Module]]:
-        from replay.nn.transform import UniformNegativeSamplingTransform
+        from replay.nn.transform import RenameTransform, UniformNegativeSamplingTransform
         from replay.nn.transform.template import make_default_sasrec_transforms
+        from replay.nn.transform.trim import AdaptiveTrimTransform, TargetAwareAdaptiveTrimTransform
 
         transforms = make_default_sasrec_transforms(self.schema)
         if self.cfg["loss"] != "CE":
             transforms["train"].insert(
                 0, UniformNegativeSamplingTransform(self.n_items, self.cfg.get("negatives", 256))
             )
+        if batching(self.cfg) != "full":
+            # after the masks get their names; in training the target column must stay (plain
+            # AdaptiveTrimTransform would cut the first target off with the input padding)
+            for split, steps in transforms.items():
+                after = next(i for i, t in enumerate(steps) if isinstance(t, RenameTransform)) + 1
+                trim = (
+                    TargetAwareAdaptiveTrimTransform([ITEM, "positive_labels"])
+                    if split == "train"
+                    else AdaptiveTrimTransform(ITEM)
+                )
+                steps.insert(after, trim)
         return transforms
 
     def _write(self, frame: pd.DataFrame, path: Path) -> str:

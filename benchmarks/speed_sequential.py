@@ -1,0 +1,129 @@
+"""Seconds per epoch of the sequential models with and without padding-aware batches, side by side.
+
+    python benchmarks/run_benchmark.py --protocol loo --pipelines ''   # the folds, once
+    python benchmarks/run_gaps.py --seeds 0                            # the gaps folds (cloze)
+    python benchmarks/speed_sequential.py --epochs 15 --seeds 42,43
+
+One process, one configuration at a time, modes interleaved per seed so machine load hits them alike:
+``batching: full`` (plain RePlay: every row padded to ``max_seq_len``), ``trimmed`` (a batch cut to its
+longest row) and ``bucketed`` (rows of similar length share a batch, then cut). SASRec runs at RePlay's
+reference configuration (``max_seq_len`` 200) on MovieLens-100k leave-one-out; the cloze BERT4Rec on the
+competition-form folds. Each fit trains ``--epochs`` epochs with validation every epoch (no early stop),
+so the last validation NDCG@10 is comparable across modes. Results: ``benchmarks/results/speed.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_benchmark import markdown_table
+
+from recsys_challenge.pipelines.sequential import cloze, training
+from recsys_challenge.pipelines.sequential.sequences import item_vocabulary
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / ".work"
+RESULTS = ROOT / "benchmarks" / "results"
+MODES = ("full", "bucketed", "trimmed")
+MODELS = {  # name -> (parameter block, scratch project, overrides)
+    "sasrec": ("sasrec", "loo", {"max_seq_len": 200}),
+    "bert4rec_cloze": ("bert4rec_cloze", "gaps_s0", {}),
+}
+
+
+def folds(project: str) -> dict[str, pd.DataFrame]:
+    data = WORK / project / "data"
+    out = {
+        n: pd.read_parquet(data / "05_model_input" / "folds" / f"{n}.parquet")
+        for n in ("gen_train", "rerank_gt")
+    }
+    out["items"] = pd.read_parquet(data / "03_primary" / "items.parquet")
+    out["interactions"] = pd.read_parquet(data / "03_primary" / "interactions.parquet")
+    return out
+
+
+def run(model: str, mode: str, seed: int, epochs: int, data: dict[str, pd.DataFrame]) -> dict:
+    block, _, overrides = MODELS[model]
+    params = yaml.safe_load((ROOT / "conf" / "base" / "parameters_sequential.yml").read_text())
+    cfg = {**params[block], **overrides, "batching": mode, "seed": seed, "epochs": epochs}
+    cfg.update(patience=epochs, progress_bar=False)
+    vocab = item_vocabulary(data["items"], data["interactions"])
+    trainer = cloze if cfg.get("task") == "cloze" else training
+    history = trainer.fit(data["gen_train"], data["rerank_gt"], vocab, cfg).history
+    return {
+        "model": model,
+        "batching": mode,
+        "seed": seed,
+        "epochs": epochs,
+        "s_per_epoch": float(history["epoch_seconds"].iloc[1:].mean()),  # the first warms caches
+        "last_val_ndcg_10": float(history["ndcg@10"].iloc[-1]),
+        "best_val_ndcg_10": float(history["ndcg@10"].max()),
+    }
+
+
+def write(rows: list[dict], command: str) -> Path:
+    frame = pd.DataFrame(rows)
+    table = frame.groupby(["model", "batching"], sort=False).agg(
+        s_per_epoch=("s_per_epoch", "mean"),
+        last_val_ndcg_10=("last_val_ndcg_10", "mean"),
+        val_min=("last_val_ndcg_10", "min"),
+        val_max=("last_val_ndcg_10", "max"),
+        seeds=("seed", "count"),
+    )
+    full = table.xs("full", level="batching")["s_per_epoch"]
+    table["speedup_vs_full"] = [full[m] / s for (m, _), s in table["s_per_epoch"].items()]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    lines = [
+        "# Sequential training speed: padding-aware batches against full padding",
+        "",
+        f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, CPU only. Commit "
+        f"{commit.stdout.strip()}. Reproduce: `{command}`. Each row: mean over seeds of seconds per "
+        "training epoch (validation excluded, first epoch left out) and the validation NDCG@10 after the "
+        "last epoch (min and max over seeds).",
+        "",
+        markdown_table(table.reset_index()),
+        "",
+    ]
+    path = RESULTS / "speed.md"
+    path.write_text("\n".join(lines))
+    (RESULTS / "speed.json").write_text(json.dumps({"command": command, "runs": rows}, indent=1))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--seeds", default="42,43")
+    parser.add_argument("--models", default=",".join(MODELS))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    command = (
+        f"python benchmarks/speed_sequential.py --epochs {args.epochs} --seeds {args.seeds} "
+        f"--models {args.models}"
+    )
+    rows = []
+    for model in args.models.split(","):
+        data = folds(MODELS[model][1])
+        for seed in (int(s) for s in args.seeds.split(",")):
+            for mode in MODES:
+                rows.append(run(model, mode, seed, args.epochs, data))
+                print(json.dumps(rows[-1]), flush=True)
+                write(rows, command)
+    print(write(rows, command).read_text())
+
+
+if __name__ == "__main__":
+    main()
