@@ -8,9 +8,10 @@ Uses the pipeline's own training code (``pipelines/sequential/training.py``): fi
 per-epoch validation and early stopping on ``rerank_gt``, then score ``test_history`` and measure the
 test window (NDCG/Recall@10, full ranking, seen items removed). ``"_refit": true`` also retrains on
 ``test_history`` for the best epoch count (the pipeline's ``refit: true``) and reports both.
-``"_arms": ["refit"]`` keeps one arm. ``"_fixed": N`` skips validation: N epochs on ``gen_train``
-(reuse) and on ``test_history`` (refit),
-the side-by-side refit-vs-reuse comparison without early-stopping selection.
+``"_arms": ["reuse", "refit", "warm"]`` picks arms; ``warm`` retrains from the fitted weights for
+``warm_epochs`` (the pipeline's ``refit: warm``); each arm's seconds are reported as ``<arm>_s``.
+``"_fixed": N`` skips validation: N epochs on ``gen_train`` (reuse) and on ``test_history`` (refit), the
+side-by-side refit-vs-reuse comparison without early-stopping selection.
 Each result is appended to ``benchmarks/results/sequential_tuning.jsonl``; each arm's test-window top 100
 goes to ``benchmarks/.work/<protocol>/tuning/<name>_<arm>.parquet`` for ``ensemble_sequential.py``.
 ``"ensemble": N`` trains N seeds per fit (the pipeline's ``ensemble``).
@@ -83,7 +84,12 @@ def main() -> None:
         )
     result["fit_s"] = round(time.perf_counter() - start)
     for tag in arms:
-        scorer = training.refit(model, fold["test_history"], cfg) if tag == "refit" else model
+        begin = time.perf_counter()
+        if tag == "reuse":
+            scorer = model
+        else:
+            scorer = training.refit(model, fold["test_history"], cfg, warm=tag == "warm")
+        result[f"{tag}_s"] = round(time.perf_counter() - begin)
         top = inference.recommend(scorer, fold["test_history"], 100, cfg)
         # kept for score-level ensembles of several runs (benchmarks/ensemble_sequential.py)
         saved = ROOT / "benchmarks" / ".work" / args.protocol / "tuning" / f"{args.name}_{tag}.parquet"

@@ -185,3 +185,33 @@ def test_auto_loss_follows_the_number_of_positives_per_user():
     assert catboost_params(several, auto)["loss_function"] == "YetiRank"
     assert catboost_params(several, PARAMS)["loss_function"] == "YetiRank"  # a name stays
     assert catboost_params(one, PARAMS)["loss_function"] == "YetiRank"
+
+
+def test_the_final_model_learns_both_windows_as_separate_groups(monkeypatch):
+    from recsys_challenge.pipelines.reranker import nodes
+
+    rerank_set = pd.DataFrame(
+        {"user_id": [1, 1, 2, 2], "item_id": [10, 11, 10, 12], "f": 0.0, "target": [1, 0, 0, 1]}
+    )
+    test_set = pd.DataFrame({"user_id": [1, 1, 3], "item_id": [12, 13, 10], "f": 1.0, "target": [0, 1, 1]})
+    seen = {}
+
+    def fake_train(data, params):
+        seen["data"] = data
+        return "final", None, None
+
+    monkeypatch.setattr(nodes, "train_ranker", fake_train)
+    assert (
+        nodes.train_final("first", rerank_set, test_set, {**PARAMS, "final_with_test_labels": False})
+        == "first"
+    )
+    assert "data" not in seen
+    assert (
+        nodes.train_final("first", rerank_set, test_set, {**PARAMS, "final_with_test_labels": True})
+        == "final"
+    )
+    data = seen["data"]
+    assert len(data) == 7 and data["target"].sum() == 4
+    # user 1 of the test window is another group than user 1 of the reranker window
+    assert data.groupby("user_id").ngroups == 4
+    assert list(data.columns) == list(rerank_set.columns)

@@ -142,6 +142,22 @@ def train_ranker(
     return model, importance, curves
 
 
+def train_final(
+    model: CatBoostRanker, train_set: pd.DataFrame, test_set: pd.DataFrame, params: dict[str, Any]
+) -> CatBoostRanker:
+    """The model that reranks the submission: with ``final_with_test_labels``, refitted on the reranker
+    window's and the test window's labels together (each window's users their own groups), else
+    ``model``. The test window's labels are history by then; reported test metrics stay ``model``'s.
+    On MovieLens-100k in the competition's form the hidden events scored +0.005 and +0.008 NDCG@10
+    (two draws) over ``model``."""
+    if not params.get("final_with_test_labels", False):
+        return model
+    shift = int(max(train_set[QUERY].max(), test_set[QUERY].max())) + 1
+    stacked = pd.concat([train_set, test_set.assign(**{QUERY: test_set[QUERY] + shift})], ignore_index=True)
+    final, _, _ = train_ranker(stacked[train_set.columns], params)
+    return final
+
+
 def rerank(model: CatBoostRanker, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     """Score every candidate and keep the top ``candidates_k`` per user (shared candidate schema)."""
     features = list(model.feature_names_)

@@ -15,6 +15,7 @@ from .nodes import (
     compare_models,
     rerank,
     reranker_mlflow_metrics,
+    train_final,
     train_ranker,
     union_candidates,
 )
@@ -27,6 +28,7 @@ HISTORY = {window: f"{w.history}@pandas" for window, w in WINDOWS.items()}
 # the reranker learns from the rerank window's truth and is scored on the test window's
 LABELS = f"{WINDOWS['rerank'].truth}@pandas"
 TEST_TRUTH = f"{WINDOWS['test'].truth}@pandas"
+MODEL = {"test": "model", "final": "model_final"}  # the submission's may also learn the test window
 
 
 def _window(window: str, generators: tuple[str, ...]) -> list[Node]:
@@ -61,10 +63,18 @@ def template(generators: tuple[str, ...]) -> Pipeline:
             name="train",
             tags=["training"],
         ),
+        Node(add_labels, ["dataset_test", TEST_TRUTH], "test_set", name="labels_test"),
+        Node(
+            train_final,
+            ["model", "train_set", "test_set", PARAMS],
+            "model_final",
+            name="train_final",
+            tags=["training"],
+        ),
         *[
             Node(
                 rerank,
-                ["model", f"dataset_{window}", PARAMS],
+                [MODEL[window], f"dataset_{window}", PARAMS],
                 f"candidates_{window}",
                 name=f"rerank_{window}",
                 tags=["inference"],

@@ -1,0 +1,116 @@
+"""Wall time and peak RSS of one whole ``kedro run``, as a user would start it, on given raw data.
+
+    python benchmarks/run_whole.py sample                          # the shipped sample: `make run`
+    python benchmarks/run_whole.py sample_warm --params "sasrec.refit=warm,sasrec_long.refit=warm"
+    python -m recsys_challenge.synthetic /tmp/ml1m --users 6040 --items 3706 --mean-events 148 --seed 7
+    python benchmarks/run_whole.py competition --raw /tmp/ml1m --env competition
+
+A scratch copy of the project (``benchmarks/.work/<name>``) gets the raw files and runs ``kedro run``
+(with ``--env`` and ``--params`` when given); the RSS of the whole process tree (Python and Spark's JVM)
+is sampled every half second, and each node's seconds come from the run's own log (a pipeline's nodes
+summed by their namespace). Results are added to ``benchmarks/results/whole_runs.md`` (and ``.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_benchmark import RESULTS, ROOT, WORK, markdown_table, run_tracked
+
+STAMP = re.compile(r"^\[(\d\d/\d\d/\d\d \d\d:\d\d:\d\d)\]")
+NODE = re.compile(r"Running node: ([\w.\-]+)")
+
+
+def stage_seconds(log: Path) -> dict[str, float]:
+    """Seconds per stage (a node's namespace, or its name without one) from the log's timestamps: a
+    node runs from its "Running node" line to the next node's (the log's clock has whole seconds)."""
+    now, starts = None, []
+    for line in log.read_text(errors="replace").splitlines():
+        stamp = STAMP.match(line)
+        if stamp:
+            now = pd.Timestamp(pd.to_datetime(stamp.group(1), format="%m/%d/%y %H:%M:%S"))
+        node = NODE.search(line)
+        if node and now is not None:
+            starts.append((node.group(1), now))
+    if now is not None:
+        starts.append(("end", now))
+    stages: dict[str, float] = {}
+    for (name, start), (_, end) in itertools.pairwise(starts):
+        stage = name.split(".")[0]
+        stages[stage] = stages.get(stage, 0.0) + (end - start).total_seconds()
+    return stages
+
+
+def prepare(name: str, raw: Path) -> Path:
+    project = WORK / name
+    subprocess.run(["rm", "-rf", str(project)], check=True)
+    project.mkdir(parents=True)
+    for path in ("conf", "src", "pyproject.toml", ".telemetry"):
+        subprocess.run(["cp", "-r", str(ROOT / path), str(project / path)], check=True)
+    subprocess.run(["rm", "-rf", str(project / "conf" / "local")], check=True)
+    (project / "conf" / "local").mkdir()
+    (project / "data").mkdir()
+    subprocess.run(["cp", "-r", str(raw), str(project / "data" / "01_raw")], check=True)
+    return project
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("name")
+    parser.add_argument("--raw", default=str(ROOT / "data" / "01_raw"))
+    parser.add_argument("--env", default=None)
+    parser.add_argument("--params", default=None)
+    args = parser.parse_args()
+    project = prepare(args.name, Path(args.raw))
+    os.environ["COLUMNS"] = "250"  # the run log's lines unwrapped: node names stay whole
+    command = [str(Path(sys.executable).with_name("kedro")), "run"]
+    command += ["--env", args.env] if args.env else []
+    command += ["--params", args.params] if args.params else []
+    run = run_tracked(command, project, project / "run.log")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    stages = stage_seconds(project / "run.log")
+    row = {
+        "name": args.name,
+        "command": " ".join(["kedro run", *command[2:]]),
+        "raw": str(args.raw),
+        "commit": commit.stdout.strip(),
+        "wall_min": round(run["wall_s"] / 60, 2),
+        "peak_rss_gib": round(run["peak_rss_gib"], 2),
+        "stages_s": {k: round(v) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
+    }
+    path = RESULTS / "whole_runs.json"
+    rows = json.loads(path.read_text()) if path.exists() else []
+    rows = [r for r in rows if r["name"] != args.name] + [row]
+    path.write_text(json.dumps(rows, indent=1))
+    table = pd.DataFrame(rows)[["name", "command", "commit", "wall_min", "peak_rss_gib"]]
+    lines = [
+        "# Whole runs: wall time and peak RSS",
+        "",
+        "2-core CPU machine, no GPU. Peak RSS: the whole process tree (Python and Spark's JVM). Reproduce",
+        "with `python benchmarks/run_whole.py NAME [--raw DIR] [--env ENV] [--params ...]` (docstring).",
+        "",
+        markdown_table(table),
+        "",
+        "Seconds per stage (the run log's node start times, whole seconds):",
+        "",
+    ]
+    for r in rows:
+        lines.append(f"- **{r['name']}**: " + ", ".join(f"{k} {v}" for k, v in r["stages_s"].items()))
+    (RESULTS / "whole_runs.md").write_text("\n".join(lines) + "\n")
+    print(json.dumps(row, indent=1))
+
+
+if __name__ == "__main__":
+    main()
