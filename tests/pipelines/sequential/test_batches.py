@@ -124,3 +124,25 @@ def test_sasrec_batches_carry_trims_unless_full():
     full = {**SASREC, "batching": "full"}
     trims = {AdaptiveTrimTransform, TargetAwareAdaptiveTrimTransform}
     assert not trims & (kinds(full, "train") | kinds(full, "predict"))
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_sasrec_loss_on_target_positions_equals_replays_full_ce(smoothing):
+    from replay.nn.loss import CE
+
+    from recsys_challenge.pipelines.sequential.backends.sasrec import target_only_ce
+
+    torch.manual_seed(0)
+    head = torch.nn.Linear(8, N_ITEMS + 1, bias=False)
+    hidden = torch.randn(3, 5, 8)
+    labels = torch.randint(0, N_ITEMS, (3, 5, 1))
+    targets = torch.rand(3, 5, 1) > 0.4
+    labels[~targets] = N_ITEMS  # padding
+    losses = []
+    for loss in (
+        CE(ignore_index=N_ITEMS, label_smoothing=smoothing),
+        target_only_ce(ignore_index=N_ITEMS, label_smoothing=smoothing),
+    ):
+        loss.logits_callback = lambda x, candidates=None: head(x)
+        losses.append(loss(hidden, {}, labels, None, None, targets))
+    torch.testing.assert_close(losses[1], losses[0])

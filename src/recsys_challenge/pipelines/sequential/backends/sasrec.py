@@ -19,6 +19,25 @@ from ..batches import batching
 from . import GT_PAD, TOP_COLUMNS, VALIDATION_METRICS, Feed, item_schema, loss_choice
 
 
+def target_only_ce(**kwargs) -> torch.nn.Module:
+    """RePlay's full-catalogue CE loss, computing logits only where a target is (the same loss: CE
+    averages over the labelled positions anyway). RePlay's scores every position of the batch, padding
+    too: on MovieLens-100k at length 200 that was most of an epoch, whatever the encoder saved. Used
+    with padding-aware batching; ``batching: full`` keeps RePlay's own (plain RePlay)."""
+    from replay.nn.loss import CE
+
+    class TargetOnlyCE(CE):
+        def forward(self, model_embeddings, feature_tensors, positive_labels, negative_labels, padding_mask,
+                    target_padding_mask) -> torch.Tensor:  # fmt: skip
+            if positive_labels.size(-1) != 1:
+                raise NotImplementedError("The case of multi-positive labels is not supported in the CE loss")
+            chosen = target_padding_mask[..., 0]
+            logits = self.logits_callback(model_embeddings[chosen])
+            return self._loss(logits, positive_labels[..., 0][chosen])
+
+    return TargetOnlyCE(**kwargs)
+
+
 class SasRecBackend:
     """RePlay's non-deprecated SASRec; its inputs travel as parquet files through ``ParquetModule``."""
 
@@ -48,15 +67,16 @@ class SasRecBackend:
         loss = loss_choice(
             cfg,
             {
-                "CE": lambda: CE(ignore_index=self.pad, label_smoothing=smoothing),
+                "CE": lambda: (CE if batching(cfg) == "full" else target_only_ce)(
+                    ignore_index=self.pad, label_smoothing=smoothing
+                ),
                 "CE_sampled": lambda: CESampled(ignore_index=self.pad),
                 "BCE": BCE,
                 "BCE_sampled": BCESampled,
             },
         )
-        if cfg["loss"] != "CE" or smoothing:
-            model.loss = loss()
-            model.loss.logits_callback = model.get_logits
+        model.loss = loss()
+        model.loss.logits_callback = model.get_logits
         if batching(cfg) == "bucketed":
             from replay.nn.sequential import LengthBucketedQueryEncoder
 
