@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,6 +98,7 @@ def test_sasrec_trimmed_inference_and_bucketed_training_match_full_padding():
     module = backend_for(SASREC, N_ITEMS).build()
     model = module.model
     assert isinstance(model.body.encoder, LengthBucketedQueryEncoder)
+    pickle.loads(pickle.dumps(module))  # models travel through the catalog as pickles
     features, mask = sasrec_batch([2, 9, 3, 5], CFG["max_seq_len"], N_ITEMS)
     model.eval()
     with torch.no_grad():
@@ -130,7 +133,7 @@ def test_sasrec_batches_carry_trims_unless_full():
 def test_sasrec_loss_on_target_positions_equals_replays_full_ce(smoothing):
     from replay.nn.loss import CE
 
-    from recsys_challenge.pipelines.sequential.backends.sasrec import target_only_ce
+    from recsys_challenge.pipelines.sequential.backends.sasrec import TargetOnlyCE
 
     torch.manual_seed(0)
     head = torch.nn.Linear(8, N_ITEMS + 1, bias=False)
@@ -141,7 +144,7 @@ def test_sasrec_loss_on_target_positions_equals_replays_full_ce(smoothing):
     losses = []
     for loss in (
         CE(ignore_index=N_ITEMS, label_smoothing=smoothing),
-        target_only_ce(ignore_index=N_ITEMS, label_smoothing=smoothing),
+        TargetOnlyCE(ignore_index=N_ITEMS, label_smoothing=smoothing),
     ):
         loss.logits_callback = lambda x, candidates=None: head(x)
         losses.append(loss(hidden, {}, labels, None, None, targets))

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 from lightning.pytorch.callbacks import Callback
+from replay.nn.loss import CE
 
 from recsys_challenge.core import ITEM, QUERY
 from recsys_challenge.pipelines.sequential.sequences import training_windows
@@ -19,23 +20,19 @@ from ..batches import batching
 from . import GT_PAD, TOP_COLUMNS, VALIDATION_METRICS, Feed, item_schema, loss_choice
 
 
-def target_only_ce(**kwargs) -> torch.nn.Module:
+class TargetOnlyCE(CE):
     """RePlay's full-catalogue CE loss, computing logits only where a target is (the same loss: CE
     averages over the labelled positions anyway). RePlay's scores every position of the batch, padding
     too: on MovieLens-100k at length 200 that was most of an epoch, whatever the encoder saved. Used
     with padding-aware batching; ``batching: full`` keeps RePlay's own (plain RePlay)."""
-    from replay.nn.loss import CE
 
-    class TargetOnlyCE(CE):
-        def forward(self, model_embeddings, feature_tensors, positive_labels, negative_labels, padding_mask,
-                    target_padding_mask) -> torch.Tensor:  # fmt: skip
-            if positive_labels.size(-1) != 1:
-                raise NotImplementedError("The case of multi-positive labels is not supported in the CE loss")
-            chosen = target_padding_mask[..., 0]
-            logits = self.logits_callback(model_embeddings[chosen])
-            return self._loss(logits, positive_labels[..., 0][chosen])
-
-    return TargetOnlyCE(**kwargs)
+    def forward(self, model_embeddings, feature_tensors, positive_labels, negative_labels, padding_mask,
+                target_padding_mask) -> torch.Tensor:  # fmt: skip
+        if positive_labels.size(-1) != 1:
+            raise NotImplementedError("The case of multi-positive labels is not supported in the CE loss")
+        chosen = target_padding_mask[..., 0]
+        logits = self.logits_callback(model_embeddings[chosen])
+        return self._loss(logits, positive_labels[..., 0][chosen])
 
 
 class SasRecBackend:
@@ -51,7 +48,7 @@ class SasRecBackend:
     def build(self) -> lightning.LightningModule:
         from replay.nn.lightning import LightningModule
         from replay.nn.lightning.optimizer import OptimizerFactory
-        from replay.nn.loss import BCE, CE, BCESampled, CESampled
+        from replay.nn.loss import BCE, BCESampled, CESampled
         from replay.nn.sequential import SasRec
 
         cfg = self.cfg
@@ -67,7 +64,7 @@ class SasRecBackend:
         loss = loss_choice(
             cfg,
             {
-                "CE": lambda: (CE if batching(cfg) == "full" else target_only_ce)(
+                "CE": lambda: (CE if batching(cfg) == "full" else TargetOnlyCE)(
                     ignore_index=self.pad, label_smoothing=smoothing
                 ),
                 "CE_sampled": lambda: CESampled(ignore_index=self.pad),
