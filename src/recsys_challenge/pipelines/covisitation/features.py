@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from recsys_challenge.core import ITEM, KEY, QUERY
 
-from .nodes import indexed, item_model, target_neighbours
+from .nodes import indexed, item_model, seen_matrix, target_neighbours
 
 HOLE_FEATURES = ("h_sum", "h_max", "h_near_max")
 BLOCK_CELLS = 4_000_000  # dense targets x items cells scored at a time (bounded memory)
@@ -44,23 +44,15 @@ def hole_features(
     events = indexed(history, vocab)
     model = item_model(events, len(vocab), config)
     window = int(config["window"])
-    scored = {
-        "all": target_neighbours(events, targets, len(vocab), range(1, window + 1)) @ model,
-        "near": target_neighbours(events, targets, len(vocab), range(1, 2)) @ model,
-    }
+    adjacent = target_neighbours(events, targets, len(vocab), range(1, 2))
+    farther = target_neighbours(events, targets, len(vocab), range(2, window + 1))
+    scored = {"all": (adjacent + farther) @ model, "near": adjacent @ model}
     # each candidate row against each of its user's targets
     pairs = union[KEY].reset_index(names="pair").merge(targets[[QUERY]].reset_index(names="target"), on=QUERY)
     pairs = pairs[np.isin(pairs[ITEM].to_numpy(), vocab)]
     pairs["column"] = np.searchsorted(vocab, pairs[ITEM].to_numpy())
     users = np.unique(targets[QUERY].to_numpy())
-    seen = history[history[QUERY].isin(users)]
-    seen = sp.coo_matrix(
-        (
-            np.ones(len(seen), dtype=bool),
-            (np.searchsorted(users, seen[QUERY].to_numpy()), np.searchsorted(vocab, seen[ITEM].to_numpy())),
-        ),
-        shape=(len(users), len(vocab)),
-    ).tocsr()
+    seen = seen_matrix(history, users, vocab)
     owner = np.searchsorted(users, targets[QUERY].to_numpy())
     block = max(1, BLOCK_CELLS // len(vocab))
     values = {"all": np.zeros(len(pairs), np.float32), "near": np.zeros(len(pairs), np.float32)}

@@ -89,22 +89,27 @@ def score_targets(
     events = indexed(history, vocab)  # encoded once for both products
     near = _per_user(targets, users) @ target_neighbours(events, targets, len(vocab), range(1, window + 1))
     scores = near @ item_model(events, len(vocab), config)
+    return ranked(_top_k(scores.tocsr(), seen_matrix(history, users, vocab), users, vocab, k), k)
+
+
+def seen_matrix(history: pd.DataFrame, users: np.ndarray, vocab: np.ndarray) -> sp.csr_matrix:
+    """users x items (``vocab``): True where the user has an event of ``history`` on the item."""
     seen = history[history[QUERY].isin(users)]
-    seen_rows = np.searchsorted(users, seen[QUERY].to_numpy())
-    seen_cols = np.searchsorted(vocab, seen[ITEM].to_numpy())
-    return ranked(_top_k(scores.tocsr(), (seen_rows, seen_cols), users, vocab, k), k)
+    rows = np.searchsorted(users, seen[QUERY].to_numpy())
+    cols = np.searchsorted(vocab, seen[ITEM].to_numpy())
+    ones = np.ones(len(seen), dtype=bool)
+    return sp.coo_matrix((ones, (rows, cols)), shape=(len(users), len(vocab))).tocsr()
 
 
 def _top_k(
-    scores: sp.csr_matrix, seen: tuple[np.ndarray, np.ndarray], users: np.ndarray, vocab: np.ndarray, k: int
+    scores: sp.csr_matrix, seen: sp.csr_matrix, users: np.ndarray, vocab: np.ndarray, k: int
 ) -> pd.DataFrame:
     """The ``k`` best positive-scored unseen items of every row, in blocks of rows (bounded memory)."""
-    seen_matrix = sp.coo_matrix((np.ones(len(seen[0]), dtype=bool), seen), shape=scores.shape).tocsr()
     frames = []
     block = max(1, 2_000_000 // max(scores.shape[1], 1))
     for start in range(0, scores.shape[0], block):
         dense = scores[start : start + block].toarray()
-        dense[seen_matrix[start : start + block].toarray()] = 0.0
+        dense[seen[start : start + block].toarray()] = 0.0
         depth = min(k, dense.shape[1])
         best = np.argpartition(-dense, depth - 1, axis=1)[:, :depth]
         values = np.take_along_axis(dense, best, axis=1)
