@@ -74,21 +74,32 @@ def prepare_project(protocol: str, raw: Path, env: str, name: str | None = None)
 
 
 def run_tracked(cmd: list[str], cwd: Path, log: Path) -> dict[str, float]:
-    """Run a command, sampling the RSS of its whole process tree; returns wall seconds and peak GiB."""
+    """Run a command, sampling the RSS of its whole process tree; returns wall seconds and the peak GiB
+    of the tree, of Spark's JVM and of the rest (Python and its workers), each peak on its own."""
     start = time.perf_counter()
+    peaks = {"tree": 0, "jvm": 0, "python": 0}
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **ENV})
-        parent, peak = psutil.Process(proc.pid), 0
+        parent = psutil.Process(proc.pid)
         while proc.poll() is None:
             try:
-                tree = [parent, *parent.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+                rss = {"jvm": 0, "python": 0}
+                for p in [parent, *parent.children(recursive=True)]:
+                    if p.is_running():
+                        rss["jvm" if p.name() == "java" else "python"] += p.memory_info().rss
+                rss["tree"] = rss["jvm"] + rss["python"]
+                peaks = {k: max(v, rss[k]) for k, v in peaks.items()}
             except psutil.Error:
                 pass
             time.sleep(0.5)
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}); see {log}")
-    return {"wall_s": time.perf_counter() - start, "peak_rss_gib": peak / 2**30}
+    return {
+        "wall_s": time.perf_counter() - start,
+        "peak_rss_gib": peaks["tree"] / 2**30,
+        "peak_jvm_gib": peaks["jvm"] / 2**30,
+        "peak_python_gib": peaks["python"] / 2**30,
+    }
 
 
 def collect(project: Path) -> list[dict]:

@@ -28,12 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run_benchmark import RESULTS, ROOT, WORK, markdown_table, run_tracked
 
 STAMP = re.compile(r"^\[(\d\d/\d\d/\d\d \d\d:\d\d:\d\d)\]")
-NODE = re.compile(r"Running node: ([\w.\-]+)")
+# "Running node: fit: fit_generator([...]) -> [sasrec.model;...]": the stage is the first output's namespace
+NODE = re.compile(r"Running node: ([\w.\-]+):.*?-> \[([\w\-]+)(\.)?")
 
 
 def stage_seconds(log: Path) -> dict[str, float]:
-    """Seconds per stage (a node's namespace, or its name without one) from the log's timestamps: a
-    node runs from its "Running node" line to the next node's (the log's clock has whole seconds)."""
+    """Seconds per stage (the namespace of a node's outputs, or its name without one) from the log's
+    timestamps: a node runs from its "Running node" line to the next node's (the clock has whole seconds)."""
     now, starts = None, []
     for line in log.read_text(errors="replace").splitlines():
         stamp = STAMP.match(line)
@@ -41,12 +42,11 @@ def stage_seconds(log: Path) -> dict[str, float]:
             now = pd.Timestamp(pd.to_datetime(stamp.group(1), format="%m/%d/%y %H:%M:%S"))
         node = NODE.search(line)
         if node and now is not None:
-            starts.append((node.group(1), now))
+            starts.append((node.group(2) if node.group(3) else node.group(1), now))
     if now is not None:
         starts.append(("end", now))
     stages: dict[str, float] = {}
-    for (name, start), (_, end) in itertools.pairwise(starts):
-        stage = name.split(".")[0]
+    for (stage, start), (_, end) in itertools.pairwise(starts):
         stages[stage] = stages.get(stage, 0.0) + (end - start).total_seconds()
     return stages
 
@@ -88,17 +88,21 @@ def main() -> None:
         "commit": commit.stdout.strip(),
         "wall_min": round(run["wall_s"] / 60, 2),
         "peak_rss_gib": round(run["peak_rss_gib"], 2),
+        "peak_jvm_gib": round(run["peak_jvm_gib"], 2),
+        "peak_python_gib": round(run["peak_python_gib"], 2),
         "stages_s": {k: round(v) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
     }
     path = RESULTS / "whole_runs.json"
     rows = json.loads(path.read_text()) if path.exists() else []
     rows = [r for r in rows if r["name"] != args.name] + [row]
     path.write_text(json.dumps(rows, indent=1))
-    table = pd.DataFrame(rows)[["name", "command", "commit", "wall_min", "peak_rss_gib"]]
+    columns = ["name", "command", "commit", "wall_min", "peak_rss_gib", "peak_jvm_gib", "peak_python_gib"]
+    table = pd.DataFrame(rows).reindex(columns=columns)
     lines = [
         "# Whole runs: wall time and peak RSS",
         "",
-        "2-core CPU machine, no GPU. Peak RSS: the whole process tree (Python and Spark's JVM). Reproduce",
+        "2-core CPU machine, no GPU. Peak RSS: the whole process tree, and on their own Spark's JVM and",
+        "the Python processes (each its own peak, so they need not add up to the tree's). Reproduce",
         "with `python benchmarks/run_whole.py NAME [--raw DIR] [--env ENV] [--params ...]` (docstring).",
         "",
         markdown_table(table),
