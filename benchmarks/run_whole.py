@@ -80,12 +80,15 @@ def main() -> None:
     command += ["--params", args.params] if args.params else []
     run = run_tracked(command, project, project / "run.log")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "src", "conf"], capture_output=True, text=True, cwd=ROOT
+    )
     stages = stage_seconds(project / "run.log")
     row = {
         "name": args.name,
         "command": " ".join(["kedro run", *command[2:]]),
         "raw": str(args.raw),
-        "commit": commit.stdout.strip(),
+        "commit": commit.stdout.strip() + ("+uncommitted" if dirty.stdout.strip() else ""),
         "wall_min": round(run["wall_s"] / 60, 2),
         "peak_rss_gib": round(run["peak_rss_gib"], 2),
         "peak_jvm_gib": round(run["peak_jvm_gib"], 2),
