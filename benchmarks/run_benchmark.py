@@ -56,7 +56,16 @@ def movielens(raw_cache: Path) -> Path:
 
 def prepare_project(protocol: str, raw: Path, env: str, name: str | None = None) -> Path:
     """A scratch project (``WORK/<name or protocol>``): this repo's conf and pyproject, ``raw`` data."""
-    project = WORK / (name or protocol)
+    project = scratch_copy(WORK / (name or protocol), raw)
+    splitting = {"splitting": {**PROTOCOLS[protocol]}}
+    # the run env replaces conf/local, so the protocol goes into that env
+    (project / "conf" / env / "parameters_protocol.yml").write_text(yaml.safe_dump(splitting))
+    return project
+
+
+def scratch_copy(project: Path, raw: Path) -> Path:
+    """``project`` gets this repo's conf (an empty conf/local), src, pyproject and ``raw`` as its raw data;
+    whatever else it holds from an earlier run stays."""
     for sub in ("conf", "data"):
         shutil.rmtree(project / sub, ignore_errors=True)
     project.mkdir(parents=True, exist_ok=True)
@@ -67,9 +76,6 @@ def prepare_project(protocol: str, raw: Path, env: str, name: str | None = None)
     shutil.rmtree(project / "src", ignore_errors=True)  # kedro wants src/ inside the project
     shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(raw, project / "data" / "01_raw")
-    splitting = {"splitting": {**PROTOCOLS[protocol]}}
-    # the run env replaces conf/local, so the protocol goes into that env
-    (project / "conf" / env / "parameters_protocol.yml").write_text(yaml.safe_dump(splitting))
     return project
 
 

@@ -18,6 +18,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_benchmark import RESULTS, ROOT, WORK, markdown_table, run_tracked
+from run_benchmark import RESULTS, ROOT, WORK, markdown_table, run_tracked, scratch_copy
 
 STAMP = re.compile(r"^\[(\d\d/\d\d/\d\d \d\d:\d\d:\d\d)\]")
 # "Running node: fit: fit_generator([...]) -> [sasrec.model;...]": the stage is the first output's namespace
@@ -52,16 +53,9 @@ def stage_seconds(log: Path) -> dict[str, float]:
 
 
 def prepare(name: str, raw: Path) -> Path:
-    project = WORK / name
-    subprocess.run(["rm", "-rf", str(project)], check=True)
-    project.mkdir(parents=True)
-    for path in ("conf", "src", "pyproject.toml", ".telemetry"):
-        subprocess.run(["cp", "-r", str(ROOT / path), str(project / path)], check=True)
-    subprocess.run(["rm", "-rf", str(project / "conf" / "local")], check=True)
-    (project / "conf" / "local").mkdir()
-    (project / "data").mkdir()
-    subprocess.run(["cp", "-r", str(raw), str(project / "data" / "01_raw")], check=True)
-    return project
+    """A fresh scratch project: nothing of an earlier run (MLflow store, logs) stays."""
+    shutil.rmtree(WORK / name, ignore_errors=True)
+    return scratch_copy(WORK / name, raw)
 
 
 def main() -> None:
