@@ -24,6 +24,7 @@ from recsys_challenge.evaluation import ranking_metrics
 
 from . import batches
 from .backends import backend_for
+from .holes import unseen_top
 from .sequences import training_windows
 from .training import (
     Member,
@@ -213,19 +214,7 @@ def query_top_items(
     if query.grid.empty:
         return ranked(pd.DataFrame({QUERY: [], ITEM: [], "score": []}))
     users, scores = cloze_scores(modules, query.grid, {**cfg, "tail_weight": query.tail_weight})
-    has_target = scores.sum(dim=1).numpy() > 0
-    scores[query.seen] = -1.0
-    depth = min(k, scores.shape[1])
-    values, index = torch.topk(scores, depth, dim=1)
-    frame = pd.DataFrame(
-        {
-            QUERY: np.repeat(users, depth),
-            ITEM: vocab[index.numpy().ravel()],
-            "score": values.numpy().ravel().astype("float32"),
-        }
-    )
-    frame = frame[(frame["score"] > 0) & np.repeat(has_target, depth)]
-    return ranked(frame, k)
+    return unseen_top(users, scores, query.seen, vocab, k)
 
 
 class ClozeValidation(Callback):

@@ -11,7 +11,7 @@ import pandas as pd
 from recsys_challenge.core import LATER_WINDOWS
 from recsys_challenge.evaluation import check_candidates
 
-from . import cloze, inference, training
+from . import cloze, holes, inference, training
 from .sequences import item_vocabulary
 from .training import SequentialModel
 
@@ -99,10 +99,13 @@ def recommend(
     model: SequentialModel, history: pd.DataFrame, targets: pd.DataFrame, config: dict[str, Any]
 ) -> pd.DataFrame:
     """Top-K unseen candidates per user (user_id, item_id, score, rank): a next-item model ranks for every
-    user of ``history``, a cloze model for every user with a target position (the window's holes)."""
+    user of ``history``, a cloze model for every user with a target position (the window's holes), and
+    SASRec, when the window has holes, from the left context of each (``hole_scoring``)."""
     k = int(config["candidates_k"])
     if is_cloze(config):
         candidates = cloze.recommend(model, history, targets, k, config)
+    elif holes.scores_holes(config) and holes.interior(targets):
+        candidates = holes.recommend(model, history, targets, k, config)
     else:
         candidates = inference.recommend(model, history, k, config)
     check_candidates(candidates, history, k, source=f"{config['model']} candidates")

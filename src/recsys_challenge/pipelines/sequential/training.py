@@ -21,6 +21,9 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
+from recsys_challenge.pipelines.splitting.gaps import truth_targets
+
+from . import holes
 from .backends import Feed, backend_for
 from .sequences import training_sequences, user_sequences
 
@@ -122,6 +125,8 @@ def fit(
 ) -> SequentialModel:
     """Train on ``train`` with per-epoch validation on ``valid_truth``, early stopping and best-epoch
     checkpoints; every ensemble member is early-stopped on its own (checkpoints under ``seed_<seed>/``).
+    When ``valid_truth`` holds holes and the model fills them from their left context (``holes``), that
+    is what validation scores; otherwise the next item after each sequence.
 
     Validation reads each user's whole ``train`` history and removes every item of it, as inference
     does; only the training rows are cut by ``max_train_events``.
@@ -129,10 +134,15 @@ def fit(
     rows = _rows(train, vocab, cfg)
     inputs = user_sequences(train, vocab)
     valid = (inputs, user_sequences(valid_truth, vocab), inputs)
+    targets = truth_targets(valid_truth, train) if holes.scores_holes(cfg) else None
 
     def fit_member(member_cfg: dict[str, Any], folder: str | None) -> tuple[Member, pd.DataFrame]:
         backend = backend_for(member_cfg, len(vocab))
         with tempfile.TemporaryDirectory() as tmp:
+            if targets is not None and holes.interior(targets):  # validated on the holes it will fill
+                validation = holes.HoleValidation(train, valid_truth, targets, vocab, member_cfg)
+                feed = lambda: backend.data(Path(tmp), Feed(train=rows))  # noqa: E731
+                return early_stopped(backend.build, feed, validation, member_cfg, folder, validate=False)
             validation = backend.metrics_callback(list(cfg["ks"]), valid[2])
             return early_stopped(
                 backend.build,
