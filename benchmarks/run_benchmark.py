@@ -307,6 +307,15 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def commit_label() -> str:
+    """The checkout's short commit, marked ``+uncommitted`` when ``src`` or ``conf`` has changes."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "src", "conf"], capture_output=True, text=True, cwd=ROOT
+    )
+    return commit.stdout.strip() + ("+uncommitted" if dirty.stdout.strip() else "")
+
+
 def run_section(title: str, run: dict) -> list[str]:
     """A run's heading, wall time and peak RSS (when recorded) and its models table, as markdown lines."""
     cost = (
@@ -315,6 +324,8 @@ def run_section(title: str, run: dict) -> list[str]:
         if run["wall_s"] == run["wall_s"]  # NaN when an existing run was only scored
         else "Wall time and peak RSS not recorded (an existing run, scored only)."
     )
+    if run.get("commit"):
+        cost = f"Commit {run['commit']}. {cost}"
     return [f"## {title}", "", cost, "", markdown_table(pd.DataFrame(run["models"])), ""]
 
 

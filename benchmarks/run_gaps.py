@@ -25,6 +25,7 @@ from run_benchmark import (
     RESULTS,
     WORK,
     collect,
+    commit_label,
     markdown_table,
     movielens,
     prepare_project,
@@ -56,9 +57,11 @@ def run_seed(seed: int, score_only: bool = False) -> dict:
     if score_only:  # an existing run (e.g. finished with --from-nodes): no wall time or RSS recorded
         project, run = WORK / f"gaps_s{seed}", {"wall_s": float("nan"), "peak_rss_gib": float("nan")}
     else:
+        run_commit = commit_label()
         project = prepare_project("gaps", raw, ENV, name=f"gaps_s{seed}")
         kedro = str(Path(sys.executable).with_name("kedro"))
         run = run_tracked([kedro, "run", "--env", ENV], project, project / "run.log")
+        run["commit"] = run_commit
     models = collect(project)
     out = project / "data" / "07_model_output"
     for row in models:

@@ -19,14 +19,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_benchmark import RESULTS, ROOT, WORK, markdown_table, run_tracked, scratch_copy
+from run_benchmark import RESULTS, ROOT, WORK, commit_label, markdown_table, run_tracked, scratch_copy
 
 STAMP = re.compile(r"^\[(\d\d/\d\d/\d\d \d\d:\d\d:\d\d)\]")
 # "Running node: fit: fit_generator([...]) -> [sasrec.model;...]": the stage is the first output's namespace
@@ -73,16 +72,12 @@ def main() -> None:
     command += ["--env", args.env] if args.env else []
     command += ["--params", args.params] if args.params else []
     run = run_tracked(command, project, project / "run.log")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "src", "conf"], capture_output=True, text=True, cwd=ROOT
-    )
     stages = stage_seconds(project / "run.log")
     row = {
         "name": args.name,
         "command": " ".join(["kedro run", *command[2:]]),
         "raw": str(args.raw),
-        "commit": commit.stdout.strip() + ("+uncommitted" if dirty.stdout.strip() else ""),
+        "commit": commit_label(),
         "wall_min": round(run["wall_s"] / 60, 2),
         "peak_rss_gib": round(run["peak_rss_gib"], 2),
         "peak_jvm_gib": round(run["peak_jvm_gib"], 2),
