@@ -398,7 +398,8 @@ def main() -> None:
             cmd += ["--params", args.params]
         for stale in (project / "data" / "08_reporting").glob("*/test_metrics.csv"):
             stale.unlink()
-        run = run_tracked([kedro, *cmd[1:]], project, project / f"{name}.log")
+        commit = commit_label()
+        run = {**run_tracked([kedro, *cmd[1:]], project, project / f"{name}.log"), "commit": commit}
         models = collect(project)
         print(json.dumps(models, indent=1, default=float), flush=True)
         key = name if args.env == "benchmark" else f"{args.env}:{name}"
