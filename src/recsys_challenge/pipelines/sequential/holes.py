@@ -15,6 +15,7 @@ least half a window of context (or the whole history before it).
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import lightning
@@ -94,31 +95,52 @@ def _window_inputs(
     return torch.as_tensor(np.where(mask, flat[index], pad)), torch.as_tensor(mask)
 
 
+@dataclass(frozen=True)
+class Query:
+    """What scoring a window's holes needs besides the networks, built once (validation reuses it every
+    epoch): the users with a read target, their item indices one sequence after another and each
+    sequence's start there, the windows to run (user, end), every target's window (``slot``, sorted),
+    user row, offset and weight, and the seen (row, item index) pairs to remove."""
+
+    users: np.ndarray
+    flat: np.ndarray
+    starts: np.ndarray
+    slots: pd.DataFrame
+    reads: pd.DataFrame
+    seen: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, history: pd.DataFrame, targets: pd.DataFrame, vocab: np.ndarray, length: int) -> Query:
+        reads = windows(left_neighbours(history, targets), length)
+        users = np.unique(reads[QUERY].to_numpy())
+        seen = history[history[QUERY].isin(users)].sort_values([QUERY, ORDER], kind="stable")
+        flat = np.searchsorted(vocab, seen[ITEM].to_numpy())
+        slots = reads[[QUERY, "end"]].drop_duplicates().reset_index(drop=True)
+        slot_of = pd.Series(np.arange(len(slots)), index=pd.MultiIndex.from_frame(slots))
+        slot = slot_of.reindex(pd.MultiIndex.from_frame(reads[[QUERY, "end"]])).to_numpy()
+        reads = reads.assign(slot=slot, row=np.searchsorted(users, reads[QUERY].to_numpy()))
+        seen_rows = np.searchsorted(users, seen[QUERY].to_numpy())
+        starts = np.searchsorted(seen[QUERY].to_numpy(), users)
+        return cls(users, flat, starts, slots, reads.sort_values("slot", kind="stable"), (seen_rows, flat))
+
+
 @torch.no_grad()
 def _probabilities(
-    module: lightning.LightningModule,
-    events: tuple[np.ndarray, np.ndarray],
-    reads: pd.DataFrame,
-    users: np.ndarray,
-    n_items: int,
-    cfg: dict[str, Any],
+    module: lightning.LightningModule, query: Query, n_items: int, cfg: dict[str, Any]
 ) -> torch.Tensor:
-    """users x items: the weighted mean of the softmax after each target's left neighbour; ``events``
-    are (item indices of every user's sequence one after another, each user's first index there)."""
+    """users x items: the weighted mean of the softmax after each target's left neighbour."""
     length, batch = int(cfg["max_seq_len"]), int(cfg["batch_size"])
     network = copy.deepcopy(module.model).cpu().eval()
-    slots = reads[[QUERY, "end"]].drop_duplicates().reset_index(drop=True)
-    slot_of = pd.Series(np.arange(len(slots)), index=pd.MultiIndex.from_frame(slots))
-    reads = reads.assign(slot=slot_of.reindex(pd.MultiIndex.from_frame(reads[[QUERY, "end"]])).to_numpy())
-    reads = reads.assign(row=np.searchsorted(users, reads[QUERY].to_numpy()))
-    totals = torch.zeros(len(users), n_items)
-    counts = torch.zeros(len(users))
-    for first in range(0, len(slots), batch):
+    reads, slots = query.reads, query.slots
+    bounds = np.searchsorted(reads["slot"].to_numpy(), np.arange(0, len(slots) + batch, batch))
+    totals = torch.zeros(len(query.users), n_items)
+    counts = torch.zeros(len(query.users))
+    for i, first in enumerate(range(0, len(slots), batch)):
         part = slots.iloc[first : first + batch]
-        inputs, mask = _window_inputs(events, part, users, length, n_items)
+        inputs, mask = _window_inputs((query.flat, query.starts), part, query.users, length, n_items)
         width = int(mask.sum(dim=1).max())  # left padding can go: positions count from the right
         hidden = network.body({ITEM: inputs[:, -width:]}, mask[:, -width:])
-        here = reads[(reads["slot"] >= first) & (reads["slot"] < first + len(part))]
+        here = reads.iloc[bounds[i] : bounds[i + 1]]
         states = hidden[
             torch.as_tensor(here["slot"].to_numpy() - first),
             torch.as_tensor(here["offset"].to_numpy() - (length - width)),
@@ -141,16 +163,17 @@ def top_items(
 ) -> pd.DataFrame:
     """Top-``k`` unseen items per user with a target after a visible event: the mean probability over
     its targets (at their weights) and the ``modules``."""
-    n_items = len(vocab)
-    reads = windows(left_neighbours(history, targets), int(cfg["max_seq_len"]))
-    if reads.empty:
+    return query_top_items(modules, Query.of(history, targets, vocab, int(cfg["max_seq_len"])), vocab, k, cfg)
+
+
+def query_top_items(
+    modules: list[lightning.LightningModule], query: Query, vocab: np.ndarray, k: int, cfg: dict[str, Any]
+) -> pd.DataFrame:
+    """``top_items`` over a prepared ``Query``."""
+    if query.reads.empty:
         return ranked(pd.DataFrame({QUERY: [], ITEM: [], "score": []}))
-    users = np.unique(reads[QUERY].to_numpy())
-    seen = history[history[QUERY].isin(users)].sort_values([QUERY, ORDER], kind="stable")
-    starts = np.searchsorted(seen[QUERY].to_numpy(), users)
-    events = (np.searchsorted(vocab, seen[ITEM].to_numpy()), starts)
-    scores = torch.stack([_probabilities(m, events, reads, users, n_items, cfg) for m in modules]).mean(dim=0)
-    return unseen_top(users, scores, (np.searchsorted(users, seen[QUERY].to_numpy()), events[0]), vocab, k)
+    scores = torch.stack([_probabilities(m, query, len(vocab), cfg) for m in modules]).mean(dim=0)
+    return unseen_top(query.users, scores, query.seen, vocab, k)
 
 
 def unseen_top(
@@ -187,11 +210,13 @@ class HoleValidation(Callback):
     def __init__(
         self, history: pd.DataFrame, truth: pd.DataFrame, targets: pd.DataFrame, vocab: np.ndarray, cfg: dict
     ) -> None:
-        self.history, self.truth, self.targets, self.vocab, self.cfg = history, truth, targets, vocab, cfg
+        # the windows and targets do not change between epochs: built once
+        self.query = Query.of(history, targets, vocab, int(cfg["max_seq_len"]))
+        self.truth, self.vocab, self.cfg = truth, vocab, cfg
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         ks = list(self.cfg["ks"])
-        top = top_items([pl_module], self.history, self.targets, self.vocab, max(ks), self.cfg)
+        top = query_top_items([pl_module], self.query, self.vocab, max(ks), self.cfg)
         for name, value in ranking_metrics(top, self.truth, ks).items():
             metric, k = name.rsplit("_", 1)
             pl_module.log(f"{metric}@{k}", value, on_step=False, on_epoch=True)
