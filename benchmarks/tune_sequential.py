@@ -30,7 +30,7 @@ import torch
 import yaml
 
 from recsys_challenge.evaluation import ranking_metrics
-from recsys_challenge.pipelines.sequential import inference, training
+from recsys_challenge.pipelines.sequential import inference, refitting, training
 from recsys_challenge.pipelines.sequential.sequences import item_vocabulary
 from recsys_challenge.pipelines.sequential.training import Member, SequentialModel
 
@@ -71,7 +71,7 @@ def main() -> None:
     if fixed:
         model = SequentialModel(vocab, cfg, [Member(None, int(fixed))])
         if "reuse" in arms:
-            model = training.refit(model, fold["gen_train"], cfg)
+            model = refitting.refit(model, fold["gen_train"], cfg)
         result.update(epochs=int(fixed), threads=args.threads)
     else:
         model = training.fit(fold["gen_train"], fold["rerank_gt"], vocab, cfg)
@@ -88,7 +88,7 @@ def main() -> None:
         if tag == "reuse":
             scorer = model
         else:
-            scorer = training.refit(model, fold["test_history"], cfg, warm=tag == "warm")
+            scorer = refitting.refit(model, fold["test_history"], cfg, warm=tag == "warm")
         result[f"{tag}_s"] = round(time.perf_counter() - begin)
         top = inference.recommend(scorer, fold["test_history"], 100, cfg)
         # kept for score-level ensembles of several runs (benchmarks/ensemble_sequential.py)

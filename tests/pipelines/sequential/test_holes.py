@@ -8,12 +8,9 @@ import pytest
 import torch
 
 from recsys_challenge.evaluation import ranking_metrics
-from recsys_challenge.pipelines.data_processing.nodes import order_interactions
 from recsys_challenge.pipelines.sequential import holes
 from recsys_challenge.pipelines.sequential.backends import backend_for
 from recsys_challenge.pipelines.sequential.nodes import fit_generator, recommend
-from recsys_challenge.synthetic import hide_events
-from tests.pipelines.splitting.test_nodes import run_splitting
 
 VOCAB = np.array([10, 11, 12, 13, 14, 15])
 
@@ -86,14 +83,9 @@ def test_a_hole_of_a_long_sequence_reads_its_own_window(params):
     assert top["score"].iloc[0] == pytest.approx(float(expected[5]), rel=1e-5)
 
 
-@pytest.fixture(scope="module")
-def gaps_folds(sample, params) -> dict[str, pd.DataFrame]:
-    visible, _ = hide_events(sample["events"], 0.106, seed=3)
-    return run_splitting(order_interactions(visible), params["splitting"])
-
-
 def test_sasrec_validates_on_the_holes_it_fills_and_scores_them_from_the_left(gaps_folds, folds, params):
-    cfg = {**params["sasrec"], "candidates_k": 10}
+    # one reading: validation scores each network on its own (``test_directions`` covers both)
+    cfg = {**params["sasrec"], "candidates_k": 10, "direction": "forward"}
     items, gen, truth = folds["items"], gaps_folds["fold_gen_train"], gaps_folds["fold_rerank_gt"]
     model, log = fit_generator(gen, truth, items, gen, cfg)
     candidates = recommend(model, gen, gaps_folds["targets_rerank"], cfg)

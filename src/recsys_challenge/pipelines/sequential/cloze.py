@@ -25,17 +25,9 @@ from recsys_challenge.evaluation import ranking_metrics
 from . import batches
 from .backends import backend_for
 from .holes import unseen_top
+from .refitting import refit_members, starting, train_fixed
 from .sequences import training_windows
-from .training import (
-    Member,
-    SequentialModel,
-    Start,
-    early_stopped,
-    fit_members,
-    refit_members,
-    starting,
-    train_fixed,
-)
+from .training import Member, SequentialModel, Start, early_stopped, fit_members
 
 # grid slots without a visible item: unknown; to be scored; to be scored at ``tail_weight`` (the open
 # slot after the last event in the final window)

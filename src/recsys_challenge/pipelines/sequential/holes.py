@@ -27,6 +27,8 @@ from lightning.pytorch.callbacks import Callback
 from recsys_challenge.core import ITEM, ORDER, POSITION, QUERY, ranked
 from recsys_challenge.evaluation import ranking_metrics
 
+from . import directions
+
 if TYPE_CHECKING:
     from .training import SequentialModel
 
@@ -124,11 +126,20 @@ class Query:
         return cls(users, flat, starts, slots, reads.sort_values("slot", kind="stable"), (seen_rows, flat))
 
 
-@torch.no_grad()
 def _probabilities(
     module: lightning.LightningModule, query: Query, n_items: int, cfg: dict[str, Any]
 ) -> torch.Tensor:
     """users x items: the weighted mean of the softmax after each target's left neighbour."""
+    totals, counts = _sums(module, query, n_items, cfg)
+    return totals / counts.clamp(min=1e-12).unsqueeze(1)
+
+
+@torch.no_grad()
+def _sums(
+    module: lightning.LightningModule, query: Query, n_items: int, cfg: dict[str, Any]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per user of ``query``: the weighted sum of the softmax after each target's left neighbour, and
+    the sum of the weights."""
     length, batch = int(cfg["max_seq_len"]), int(cfg["batch_size"])
     network = copy.deepcopy(module.model).cpu().eval()
     reads, slots = query.reads, query.slots
@@ -150,7 +161,7 @@ def _probabilities(
         rows = torch.as_tensor(here["row"].to_numpy())
         totals.index_add_(0, rows, probs * weight.unsqueeze(1))
         counts.index_add_(0, rows, weight)
-    return totals / counts.clamp(min=1e-12).unsqueeze(1)
+    return totals, counts
 
 
 def top_items(
@@ -198,9 +209,30 @@ def unseen_top(
 def recommend(
     model: SequentialModel, history: pd.DataFrame, targets: pd.DataFrame, k: int, cfg: dict[str, Any]
 ) -> pd.DataFrame:
-    """``top_items`` of the model's members, batched as ``cfg`` says."""
+    """Top-``k`` unseen items per user with a readable target: the weighted mean of the softmax over
+    every (member, target) read, forward members after each target's left neighbour, backward members
+    (``directions``) after its right one on the mirrored sequence; batched as ``cfg`` says."""
     config = {**model.config, "batch_size": cfg.get("batch_size", model.config["batch_size"])}
-    return top_items([m.module for m in model.members], history, targets, model.vocab, k, config)
+    length, n_items = int(config["max_seq_len"]), len(model.vocab)
+    reads = []
+    for backward, part in directions.parts(model).items():
+        frames = directions.mirrored(history, targets) if backward else (history, targets)
+        query = Query.of(*frames, model.vocab, length)
+        reads += [(query.users, _sums(m.module, query, n_items, config)) for m in part.members]
+    users = np.unique(np.concatenate([u for u, _ in reads]))
+    if not len(users):
+        return ranked(pd.DataFrame({QUERY: [], ITEM: [], "score": []}))
+    totals, counts = torch.zeros(len(users), n_items), torch.zeros(len(users))
+    for part_users, (part_totals, part_counts) in reads:
+        rows = torch.as_tensor(np.searchsorted(users, part_users))
+        totals.index_add_(0, rows, part_totals)
+        counts.index_add_(0, rows, part_counts)
+    seen = history[history[QUERY].isin(users)]
+    seen_at = (
+        np.searchsorted(users, seen[QUERY].to_numpy()),
+        np.searchsorted(model.vocab, seen[ITEM].to_numpy()),
+    )
+    return unseen_top(users, totals / counts.clamp(min=1e-12).unsqueeze(1), seen_at, model.vocab, k)
 
 
 class HoleValidation(Callback):

@@ -13,6 +13,7 @@ import pandas as pd
 
 from recsys_challenge.core import ITEM, QUERY, ranked
 
+from . import directions
 from .backends import Feed, backend_for
 from .sequences import user_sequences
 from .training import SequentialModel, trainer
@@ -25,12 +26,24 @@ def recommend(model: SequentialModel, history: pd.DataFrame, k: int, cfg: dict[s
     ``cfg`` may place inference elsewhere than training (``accelerator``, ``devices``).
     """
     k = min(k, len(model.vocab) - 1)
+    model = forward_part(model)
     seqs = user_sequences(history, model.vocab)
     if len(model.members) == 1:
         return ranked(top_items(model, model.members[0].module, seqs, k, cfg))
     depth = min(max(2 * k, 100), len(model.vocab) - 1)
     tops = [top_items(model, m.module, seqs, depth, cfg) for m in model.members]
     return ranked(mean_probabilities(tops), k)
+
+
+def forward_part(model: SequentialModel) -> SequentialModel:
+    """The model's forward members: a backward one (``directions``) predicts what came before a sequence."""
+    forward = directions.parts(model).get(False)
+    if forward is None:
+        raise ValueError(
+            f"{model.config.get('name', 'sequential')}: direction backward scores the holes of a sequence "
+            "only; this window has none (next-item data): use direction forward or both"
+        )
+    return forward
 
 
 def mean_probabilities(tops: list[pd.DataFrame]) -> pd.DataFrame:

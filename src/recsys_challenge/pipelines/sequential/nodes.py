@@ -11,7 +11,7 @@ import pandas as pd
 from recsys_challenge.core import LATER_WINDOWS
 from recsys_challenge.evaluation import check_candidates
 
-from . import cloze, holes, inference, training
+from . import cloze, holes, inference, refitting, training
 from .sequences import item_vocabulary
 from .training import SequentialModel
 
@@ -68,7 +68,7 @@ def refit_or_reuse(
     if window not in refit_windows(config):
         return model
     warm = config.get("refit") == WARM
-    return (cloze if is_cloze(config) else training).refit(model, history, config, warm=warm)
+    return (cloze if is_cloze(config) else refitting).refit(model, history, config, warm=warm)
 
 
 def window_refitter(window: str) -> Callable[..., SequentialModel]:

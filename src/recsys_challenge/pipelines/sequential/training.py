@@ -23,7 +23,7 @@ from lightning.pytorch.loggers import CSVLogger
 
 from recsys_challenge.pipelines.splitting.gaps import truth_targets
 
-from . import holes
+from . import directions, holes
 from .backends import Feed, backend_for
 from .sequences import training_sequences, user_sequences
 
@@ -37,6 +37,7 @@ class Member:
 
     module: lightning.LightningModule
     epochs: int
+    backward: bool = False  # trained on mirrored sequences: reads a hole's right context (``directions``)
 
 
 @dataclass
@@ -112,7 +113,8 @@ def member_seeds(cfg: dict[str, Any]) -> list[int]:
     return [int(cfg["seed"]) + i for i in range(size)]
 
 
-def _rows(train: pd.DataFrame, vocab: np.ndarray, cfg: dict[str, Any]) -> pd.Series:
+def training_rows(train: pd.DataFrame, vocab: np.ndarray, cfg: dict[str, Any]) -> pd.Series:
+    """The rows a model of ``cfg`` trains on from ``train`` (its backend's window, the long filter)."""
     return training_sequences(train, vocab, cfg, backend_for(cfg, len(vocab)).train_window)
 
 
@@ -126,20 +128,44 @@ def fit(
     """Train on ``train`` with per-epoch validation on ``valid_truth``, early stopping and best-epoch
     checkpoints; every ensemble member is early-stopped on its own (checkpoints under ``seed_<seed>/``).
     When ``valid_truth`` holds holes and the model fills them from their left context (``holes``), that
-    is what validation scores; otherwise the next item after each sequence.
+    is what validation scores; otherwise the next item after each sequence. With ``direction`` backward
+    or both, members are also trained and validated on the mirrored sequences (``directions``;
+    checkpoints under ``backward/``).
 
     Validation reads each user's whole ``train`` history and removes every item of it, as inference
     does; only the training rows are cut by ``max_train_events``.
     """
-    rows = _rows(train, vocab, cfg)
+    targets = truth_targets(valid_truth, train) if holes.scores_holes(cfg) else None
+    with_holes = targets is not None and holes.interior(targets)
+    models = []
+    for backward in directions.backward_flags(cfg, with_holes):
+        frames = (
+            directions.mirrored(train, valid_truth, targets) if backward else (train, valid_truth, targets)
+        )
+        folder = str(Path(checkpoint_dir) / "backward") if checkpoint_dir and backward else checkpoint_dir
+        model = fit_members(_member_fitter(*frames, vocab, cfg, with_holes), vocab, cfg, folder)
+        models.append(directions.marked(model, backward))
+    return directions.joined(models)
+
+
+def _member_fitter(
+    train: pd.DataFrame,
+    valid_truth: pd.DataFrame,
+    targets: pd.DataFrame | None,
+    vocab: np.ndarray,
+    cfg: dict[str, Any],
+    with_holes: bool,
+) -> Callable[[dict[str, Any], str | None], tuple[Member, pd.DataFrame]]:
+    """``fit_member`` for ``fit_members``: one network trained on ``train``, validated on the holes of
+    ``targets`` (``with_holes``) or on the next item of ``valid_truth``."""
+    rows = training_rows(train, vocab, cfg)
     inputs = user_sequences(train, vocab)
     valid = (inputs, user_sequences(valid_truth, vocab), inputs)
-    targets = truth_targets(valid_truth, train) if holes.scores_holes(cfg) else None
 
     def fit_member(member_cfg: dict[str, Any], folder: str | None) -> tuple[Member, pd.DataFrame]:
         backend = backend_for(member_cfg, len(vocab))
         with tempfile.TemporaryDirectory() as tmp:
-            if targets is not None and holes.interior(targets):  # validated on the holes it will fill
+            if with_holes:  # validated on the holes it will fill
                 validation = holes.HoleValidation(train, valid_truth, targets, vocab, member_cfg)
                 feed = lambda: backend.data(Path(tmp), Feed(train=rows))  # noqa: E731
                 return early_stopped(backend.build, feed, validation, member_cfg, folder, validate=False)
@@ -152,7 +178,7 @@ def fit(
                 folder,
             )
 
-    return fit_members(fit_member, vocab, cfg, checkpoint_dir)
+    return fit_member
 
 
 def fit_members(
@@ -211,87 +237,3 @@ def early_stopped(
         log = history(str(Path(tmp) / "log"))
     module.cpu().eval()
     return Member(module, int(best["epoch"]) + 1), log
-
-
-def train_fixed(
-    build: Callable[[], lightning.LightningModule],
-    data: Callable[[], dict[str, Any]],
-    cfg: dict[str, Any],
-    epochs: int,
-) -> tuple[Member, pd.DataFrame]:
-    """One network from ``build`` trained on ``data()`` for ``epochs`` epochs, no validation."""
-    lightning.seed_everything(int(cfg["seed"]), workers=True, verbose=False)
-    module = build()
-    with tempfile.TemporaryDirectory() as tmp:
-        fitter = trainer(cfg, [EpochSeconds()], epochs, log_dir=str(Path(tmp) / "log"))
-        fitter.fit(module, **data())
-        log = history(str(Path(tmp) / "log"))
-    module.cpu().eval()
-    return Member(module, epochs), log
-
-
-def refit_members(
-    train_member: Callable[[dict[str, Any], int, Start], tuple[Member, pd.DataFrame]],
-    model: SequentialModel,
-    cfg: dict[str, Any],
-    warm: bool = False,
-) -> SequentialModel:
-    """``train_member(member_cfg, epochs, start)`` per ensemble seed. From scratch (``start`` None), each
-    member trains for the epochs its own fit found best (members beyond the model's train the first's
-    count); ``warm``, it starts from its previous weights and trains ``warm_epochs``. A member keeps its
-    best epoch count either way (what a later from-scratch refit trains for)."""
-    counts = [m.epochs for m in model.members]
-    trained = []
-    for i, seed in enumerate(member_seeds(cfg)):
-        count = counts[i] if i < len(counts) else counts[0]
-        if warm and i < len(model.members):
-            member, log = train_member({**cfg, "seed": seed}, warm_epochs(cfg), model.members[i].module)
-            member = Member(member.module, count)
-        else:
-            member, log = train_member({**cfg, "seed": seed}, count, None)
-        trained.append((member, log))
-    return SequentialModel(model.vocab, dict(cfg), [m for m, _ in trained], trained[0][1])
-
-
-def starting(
-    build: Callable[[], lightning.LightningModule], start: Start
-) -> Callable[[], lightning.LightningModule]:
-    """``build``, loaded with ``start``'s weights when given: the network and optimizer follow the
-    current configuration (e.g. a lower learning rate for a warm refit), the weights the previous window."""
-    if start is None:
-        return build
-
-    def warm() -> lightning.LightningModule:
-        module = build()
-        module.load_state_dict(start.state_dict())
-        return module
-
-    return warm
-
-
-def warm_epochs(cfg: dict[str, Any]) -> int:
-    """Epochs of a warm refit (``warm_epochs``, default 3), checked."""
-    epochs = int(cfg.get("warm_epochs", 3))
-    if epochs < 1:
-        raise ValueError(f"{cfg.get('name', 'sequential')}.warm_epochs must be >= 1, got {epochs}")
-    return epochs
-
-
-def refit(
-    model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any], warm: bool = False
-) -> SequentialModel:
-    """Retrain on a longer history, no validation: from scratch, every ensemble member for its epochs,
-    or ``warm`` from the model's own weights for ``warm_epochs``."""
-    rows = _rows(train, model.vocab, cfg)
-
-    def train_member(member_cfg: dict[str, Any], epochs: int, start: Start) -> tuple[Member, pd.DataFrame]:
-        backend = backend_for(member_cfg, len(model.vocab))
-        with tempfile.TemporaryDirectory() as tmp:
-            return train_fixed(
-                starting(backend.build, start),
-                lambda: backend.data(Path(tmp), Feed(train=rows)),
-                member_cfg,
-                epochs,
-            )
-
-    return refit_members(train_member, model, cfg, warm)
