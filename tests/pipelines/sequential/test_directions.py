@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from recsys_challenge.pipelines.sequential import holes
 from recsys_challenge.pipelines.sequential.backends import backend_for
-from recsys_challenge.pipelines.sequential.directions import mirrored
+from recsys_challenge.pipelines.sequential.directions import mirrored, reversed_rows, shared
 from recsys_challenge.pipelines.sequential.nodes import fit_generator, recommend, refit_or_reuse
 from recsys_challenge.pipelines.sequential.training import Member, SequentialModel
 from tests.pipelines.sequential.test_holes import VOCAB, history, outputs, targets, tiny
@@ -28,12 +29,22 @@ def test_mirroring_reverses_positions_and_order_per_user_and_keeps_targets_betwe
     assert again["order"].tolist() == events["order"].tolist()
 
 
+def test_both_sides_share_a_target_and_a_backward_network_learns_the_forward_rows_reversed():
+    events = history({1: [(1, 10), (2, 11), (4, 12)]})
+    wanted = targets([(1, 0, 1.0, False), (1, 3, 1.0, False), (1, 5, 0.2, True), (2, 1, 1.0, False)])
+    # before the first event: right side only; inside: both; after the end: left only; no history: none
+    assert shared(events, wanted, 2)["weight"].tolist() == [1.0, 0.5, 0.2, 1.0]
+    assert shared(events, wanted, 1).equals(wanted)
+    rows = pd.Series([[1, 2, 3], [4, 5]])
+    assert reversed_rows(rows).tolist() == [[3, 2, 1], [5, 4]]
+
+
 def model_of(modules: list, backward: list[bool], cfg: dict) -> SequentialModel:
     members = [Member(m, 1, backward=b) for m, b in zip(modules, backward, strict=True)]
     return SequentialModel(VOCAB, cfg, members)
 
 
-def test_a_backward_member_reads_a_hole_after_its_right_neighbour_and_both_average_every_read(params):
+def test_a_backward_member_reads_a_hole_after_its_right_neighbour_and_both_sides_are_averaged(params):
     cfg = tiny(params, 6)
     forward, backward = (backend_for({**cfg, "seed": s}, len(VOCAB)).build() for s in (1, 2))
     events = history({1: [(0, 10), (1, 11), (3, 12), (4, 13)]})
@@ -47,8 +58,9 @@ def test_a_backward_member_reads_a_hole_after_its_right_neighbour_and_both_avera
     # comes before the first mirrored event and has no right context
     right = outputs(backward, [3, 2, 1, 0])[1]
     np.testing.assert_allclose(scores["back"], right[[4, 5]].numpy(), rtol=1e-5)
+    # the hole read from both sides counts once (the mean of its two reads), the end slot at 0.2
     left = outputs(forward, [0, 1, 2, 3])
-    expected = (left[1] + 0.2 * left[3] + right) / 2.2
+    expected = ((left[1] + right) / 2 + 0.2 * left[3]) / 1.2
     np.testing.assert_allclose(scores["both"], expected[[4, 5]].numpy(), rtol=1e-5)
 
 

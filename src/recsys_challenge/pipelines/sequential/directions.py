@@ -2,10 +2,11 @@
 
 A network trained on each user's sequence in reverse order is an ordinary next-item SASRec; run on the
 mirrored sequence, its output after the visible event just *after* a hole predicts what fills it. With
-``direction: both`` a model holds forward and backward members and a user's ranking is the mean over
-every (member, target) read: holes get both sides, the slot after the end its left side, a hole before
-the first event its right side. Mirroring is a data transform (positions and orders run backwards per
-user), so training, validation and scoring are the forward code on mirrored frames.
+``direction: both`` a model holds forward and backward members; a target read from both sides gets the
+mean of the two readings, the slot after the end its left one, a hole before the first event its right
+one, and a user's ranking is the weighted mean over the targets (``shared``). Mirroring is a data
+transform (positions and orders run backwards per user), so validation and scoring are the forward
+code on mirrored frames, and training is the forward code on the same rows reversed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from recsys_challenge.core import ORDER, POSITION, QUERY
@@ -25,30 +27,46 @@ logger = logging.getLogger(__name__)
 DIRECTIONS = {"forward": (False,), "backward": (True,), "both": (False, True)}
 
 
-def backward_flags(cfg: dict[str, Any], holes: bool) -> tuple[bool, ...]:
-    """Which readings to train (False forward, True backward) for ``direction``; without holes to fill
-    (next-item data) only the forward one predicts anything, so a backward reading is skipped."""
-    direction = str(cfg.get("direction", "forward"))
-    if direction not in DIRECTIONS:
+def direction(cfg: dict[str, Any]) -> str:
+    """The configured ``direction`` (default ``forward``), checked."""
+    value = str(cfg.get("direction", "forward"))
+    if value not in DIRECTIONS:
         raise ValueError(
-            f"{cfg.get('name', 'sequential')}.direction must be one of {list(DIRECTIONS)}, got {direction!r}"
+            f"{cfg.get('name', 'sequential')}.direction must be one of {list(DIRECTIONS)}, got {value!r}"
         )
-    if direction != "forward" and not holes:
+    return value
+
+
+def backward_flags(cfg: dict[str, Any], holes: bool) -> tuple[bool, ...]:
+    """Which readings to train (False forward, True backward) for ``direction``. Only a SASRec filling
+    the holes of its windows (``holes``) reads them backwards; anywhere else only the forward reading
+    predicts anything (the next item, or the cloze model that reads both sides itself)."""
+    value = direction(cfg)
+    if value != "forward" and not holes:
         logger.info(
-            "%s: direction %s reads holes from their right context; these windows have no holes "
-            "(next-item data), so only the forward model is trained",
+            "%s: direction %s applies to SASRec filling holes (hole_scoring left_context) in windows "
+            "with holes; training the forward reading only",
             cfg.get("name", "sequential"),
-            direction,
+            value,
         )
         return (False,)
-    return DIRECTIONS[direction]
+    return DIRECTIONS[value]
+
+
+def reversed_rows(rows: pd.Series) -> pd.Series:
+    """Training rows (item-index sequences) read backwards: a backward network learns from the same
+    events as the forward one (``max_train_events`` keeps the most recent for both)."""
+    return rows.map(lambda row: row[::-1])
 
 
 def mirrored(history: pd.DataFrame, *targets: pd.DataFrame) -> list[pd.DataFrame]:
-    """``history`` and ``targets`` with every user's positions and event order reversed (one mirror per
-    user over all the frames, so a target keeps its place between the same two events)."""
-    frames = (history, *targets)
-    span = pd.concat([f.groupby(QUERY)[POSITION].max() for f in frames if len(f)]).groupby(level=0).max()
+    """``history`` with every user's positions and event order reversed, and ``targets`` with their
+    positions reversed by the same per-user mirror (taken over all the frames), so a target keeps its
+    place between the same two events."""
+    frames = [f for f in (history, *targets) if len(f)]
+    if not frames:
+        return [history, *targets]
+    span = pd.concat([f.groupby(QUERY)[POSITION].max() for f in frames]).groupby(level=0).max()
     out = [
         history.assign(
             **{
@@ -59,6 +77,19 @@ def mirrored(history: pd.DataFrame, *targets: pd.DataFrame) -> list[pd.DataFrame
     ]
     out += [t.assign(**{POSITION: t[QUERY].map(span) - t[POSITION]}) for t in targets]
     return out
+
+
+def shared(history: pd.DataFrame, targets: pd.DataFrame, readings: int) -> pd.DataFrame:
+    """``targets`` with each weight split between the ``readings`` (1 or 2) that reach it: forward needs
+    a visible event before the target, backward one after it. Summed over every read, a target then
+    counts its weight once, whether one side or both read it."""
+    if readings < 2 or targets.empty:
+        return targets
+    bounds = history.groupby(QUERY)[POSITION].agg(["min", "max"]).reindex(targets[QUERY])
+    position = targets[POSITION].to_numpy()
+    reads = (position > bounds["min"].to_numpy()).astype(int) + (position < bounds["max"].to_numpy())
+    weight = targets["weight"].to_numpy() if "weight" in targets else np.ones(len(targets))
+    return targets.assign(weight=weight / np.maximum(reads, 1))
 
 
 def marked(model: SequentialModel, backward: bool) -> SequentialModel:

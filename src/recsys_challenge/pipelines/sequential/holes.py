@@ -209,13 +209,16 @@ def unseen_top(
 def recommend(
     model: SequentialModel, history: pd.DataFrame, targets: pd.DataFrame, k: int, cfg: dict[str, Any]
 ) -> pd.DataFrame:
-    """Top-``k`` unseen items per user with a readable target: the weighted mean of the softmax over
-    every (member, target) read, forward members after each target's left neighbour, backward members
-    (``directions``) after its right one on the mirrored sequence; batched as ``cfg`` says."""
+    """Top-``k`` unseen items per user with a readable target: the weighted mean over its targets of the
+    members' softmax, forward members after each target's left neighbour, backward members
+    (``directions``) after its right one on the mirrored sequence (a target read from both sides gets the
+    mean of the two); batched as ``cfg`` says."""
     config = {**model.config, "batch_size": cfg.get("batch_size", model.config["batch_size"])}
     length, n_items = int(config["max_seq_len"]), len(model.vocab)
+    readings = directions.parts(model)
+    targets = directions.shared(history, targets, len(readings))
     reads = []
-    for backward, part in directions.parts(model).items():
+    for backward, part in readings.items():
         frames = directions.mirrored(history, targets) if backward else (history, targets)
         query = Query.of(*frames, model.vocab, length)
         reads += [(query.users, _sums(m.module, query, n_items, config)) for m in part.members]
@@ -237,7 +240,8 @@ def recommend(
 
 class HoleValidation(Callback):
     """After each training epoch: NDCG/Recall/MAP of the left-context ranking on the validation window's
-    holes, logged as ``ndcg@k`` ... for early stopping and checkpoints (the cloze model's way)."""
+    holes (the right context's, on mirrored frames), logged as ``ndcg@k`` ... for early stopping and
+    checkpoints (the cloze model's way)."""
 
     def __init__(
         self, history: pd.DataFrame, truth: pd.DataFrame, targets: pd.DataFrame, vocab: np.ndarray, cfg: dict

@@ -11,7 +11,7 @@ import pandas as pd
 from recsys_challenge.core import LATER_WINDOWS
 from recsys_challenge.evaluation import check_candidates
 
-from . import cloze, holes, inference, refitting, training
+from . import cloze, directions, holes, inference, refitting, training
 from .sequences import item_vocabulary
 from .training import SequentialModel
 
@@ -28,6 +28,7 @@ def fit_generator(
     Returns the best-epoch model and its per-epoch history (loss, seconds, validation metrics).
     """
     vocab = item_vocabulary(items, interactions)
+    directions.direction(config)  # a misspelt direction fails here for every model
     start = time.perf_counter()
     trainer = cloze if is_cloze(config) else training
     model = trainer.fit(gen_train, rerank_gt, vocab, config, checkpoint_dir=config.get("checkpoint_dir"))
@@ -100,7 +101,8 @@ def recommend(
 ) -> pd.DataFrame:
     """Top-K unseen candidates per user (user_id, item_id, score, rank): a next-item model ranks for every
     user of ``history``, a cloze model for every user with a target position (the window's holes), and
-    SASRec, when the window has holes, from the left context of each (``hole_scoring``)."""
+    SASRec, when the window has holes, from the context of each (``hole_scoring``; left, right or both
+    sides by ``direction``)."""
     k = int(config["candidates_k"])
     if is_cloze(config):
         candidates = cloze.recommend(model, history, targets, k, config)

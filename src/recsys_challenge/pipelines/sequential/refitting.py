@@ -93,13 +93,14 @@ def refit(
     model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any], warm: bool = False
 ) -> SequentialModel:
     """Retrain on a longer history, no validation: from scratch, every ensemble member for its epochs,
-    or ``warm`` from the model's own weights for ``warm_epochs``; backward members on the mirrored one."""
+    or ``warm`` from the model's own weights for ``warm_epochs``; backward members on the same rows
+    reversed."""
+    rows = training_rows(train, model.vocab, cfg)
     refitted = []
     for backward, part in directions.parts(model).items():
-        rows = training_rows(directions.mirrored(train)[0] if backward else train, model.vocab, cfg)
-        refitted.append(
-            directions.marked(refit_members(_member_trainer(rows, model, cfg), part, cfg, warm), backward)
-        )
+        reading_rows = directions.reversed_rows(rows) if backward else rows
+        trainer = _member_trainer(reading_rows, model, cfg)
+        refitted.append(directions.marked(refit_members(trainer, part, cfg, warm), backward))
     return directions.joined(refitted)
 
 

@@ -1,4 +1,4 @@
-"""Training shared by every backend: early-stopped fits, ensembles of seeds, refits on longer histories.
+"""Training shared by every backend: early-stopped fits, ensembles of seeds (refits: ``refitting``).
 
 Per-epoch numbers (train loss, validation metrics, seconds) are what the backends' modules and
 callbacks log to Lightning's ``CSVLogger``; ``history`` reads them back as one row per epoch.
@@ -128,27 +128,34 @@ def fit(
     """Train on ``train`` with per-epoch validation on ``valid_truth``, early stopping and best-epoch
     checkpoints; every ensemble member is early-stopped on its own (checkpoints under ``seed_<seed>/``).
     When ``valid_truth`` holds holes and the model fills them from their left context (``holes``), that
-    is what validation scores; otherwise the next item after each sequence. With ``direction`` backward
-    or both, members are also trained and validated on the mirrored sequences (``directions``;
-    checkpoints under ``backward/``).
+    is what validation scores; otherwise the next item after each sequence. ``direction`` says which
+    readings are trained: a backward network learns the same training rows reversed and is validated on
+    the mirrored window (``directions``; checkpoints under ``backward/``, never resumed from
+    ``resume_from``, which belongs to the first reading).
 
     Validation reads each user's whole ``train`` history and removes every item of it, as inference
     does; only the training rows are cut by ``max_train_events``.
     """
     targets = truth_targets(valid_truth, train) if holes.scores_holes(cfg) else None
     with_holes = targets is not None and holes.interior(targets)
+    rows = training_rows(train, vocab, cfg)
     models = []
-    for backward in directions.backward_flags(cfg, with_holes):
-        frames = (
-            directions.mirrored(train, valid_truth, targets) if backward else (train, valid_truth, targets)
-        )
+    for i, backward in enumerate(directions.backward_flags(cfg, with_holes)):
+        reading_rows, frames = rows, (train, valid_truth, targets)
+        if backward:
+            reading_rows, frames = directions.reversed_rows(rows), directions.mirrored(*frames)
+            logger.info(
+                "%s: training the backward reading (mirrored sequences)", cfg.get("name", cfg["model"])
+            )
         folder = str(Path(checkpoint_dir) / "backward") if checkpoint_dir and backward else checkpoint_dir
-        model = fit_members(_member_fitter(*frames, vocab, cfg, with_holes), vocab, cfg, folder)
-        models.append(directions.marked(model, backward))
+        reading_cfg = cfg if i == 0 else {**cfg, "resume_from": None}
+        fitter = _member_fitter(reading_rows, *frames, vocab, reading_cfg, with_holes)
+        models.append(directions.marked(fit_members(fitter, vocab, reading_cfg, folder), backward))
     return directions.joined(models)
 
 
 def _member_fitter(
+    rows: pd.Series,
     train: pd.DataFrame,
     valid_truth: pd.DataFrame,
     targets: pd.DataFrame | None,
@@ -156,9 +163,8 @@ def _member_fitter(
     cfg: dict[str, Any],
     with_holes: bool,
 ) -> Callable[[dict[str, Any], str | None], tuple[Member, pd.DataFrame]]:
-    """``fit_member`` for ``fit_members``: one network trained on ``train``, validated on the holes of
-    ``targets`` (``with_holes``) or on the next item of ``valid_truth``."""
-    rows = training_rows(train, vocab, cfg)
+    """``fit_member`` for ``fit_members``: one network trained on ``rows``, validated on the holes of
+    ``targets`` in ``train`` (``with_holes``) or on the next item of ``valid_truth``."""
     inputs = user_sequences(train, vocab)
     valid = (inputs, user_sequences(valid_truth, vocab), inputs)
 
