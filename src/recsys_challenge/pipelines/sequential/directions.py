@@ -6,7 +6,7 @@ mirrored sequence, its output after the visible event just *after* a hole predic
 mean of the two readings, the slot after the end its left one, a hole before the first event its right
 one, and a user's ranking is the weighted mean over the targets (``shared``). Mirroring is a data
 transform (positions and orders run backwards per user), so validation and scoring are the forward
-code on mirrored frames, and training is the forward code on the same rows reversed.
+code on mirrored frames, and training is the forward code on the same sequences reversed.
 """
 
 from __future__ import annotations
@@ -54,8 +54,10 @@ def backward_flags(cfg: dict[str, Any], holes: bool) -> tuple[bool, ...]:
 
 
 def reversed_rows(rows: pd.Series) -> pd.Series:
-    """Training rows (item-index sequences) read backwards: a backward network learns from the same
-    events as the forward one (``max_train_events`` keeps the most recent for both)."""
+    """Training sequences read backwards: ``max_train_events`` keeps a user's most recent events for both
+    readings; the backend then cuts each row's window of ``max_seq_len`` from its reading end, so without
+    ``train_stride`` a backward network learns a long history's oldest events (the two readings together
+    cover more of it)."""
     return rows.map(lambda row: row[::-1])
 
 

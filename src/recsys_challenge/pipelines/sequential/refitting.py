@@ -93,8 +93,8 @@ def refit(
     model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any], warm: bool = False
 ) -> SequentialModel:
     """Retrain on a longer history, no validation: from scratch, every ensemble member for its epochs,
-    or ``warm`` from the model's own weights for ``warm_epochs``; backward members on the same rows
-    reversed."""
+    or ``warm`` from the model's own weights for ``warm_epochs``; backward members on the same
+    sequences reversed."""
     rows = training_rows(train, model.vocab, cfg)
     refitted = []
     for backward, part in directions.parts(model).items():

@@ -129,7 +129,7 @@ def fit(
     checkpoints; every ensemble member is early-stopped on its own (checkpoints under ``seed_<seed>/``).
     When ``valid_truth`` holds holes and the model fills them from their left context (``holes``), that
     is what validation scores; otherwise the next item after each sequence. ``direction`` says which
-    readings are trained: a backward network learns the same training rows reversed and is validated on
+    readings are trained: a backward network learns the same sequences reversed and is validated on
     the mirrored window (``directions``; checkpoints under ``backward/``, never resumed from
     ``resume_from``, which belongs to the first reading).
 
