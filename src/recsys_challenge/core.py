@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -73,3 +74,12 @@ def mlflow_name(name: str) -> str:
     for char in "@:=;":
         name = name.replace(char, "_")
     return name
+
+
+def setting(cfg: Mapping[str, Any], key: str, allowed: Iterable[str], default: str) -> str:
+    """``cfg[key]`` (``default`` when absent) if it is one of ``allowed``, else an error naming the
+    parameter block (``cfg['name']``), the key and the valid values."""
+    value, allowed = str(cfg.get(key, default)), list(allowed)
+    if value not in allowed:
+        raise ValueError(f"{cfg.get('name', 'sequential')}.{key} must be one of {allowed}, got {value!r}")
+    return value

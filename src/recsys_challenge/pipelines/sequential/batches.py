@@ -15,18 +15,15 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
+from recsys_challenge.core import setting
+
 BATCHING = ("full", "trimmed", "bucketed")
 GROUP = 16  # batches drawn together, then sorted by length: batches stay varied across an epoch
 
 
 def batching(cfg: dict[str, Any]) -> str:
     """The configured ``batching`` (default ``bucketed``), checked."""
-    mode = str(cfg.get("batching", "bucketed"))
-    if mode not in BATCHING:
-        raise ValueError(
-            f"{cfg.get('name', 'sequential')}.batching must be one of {list(BATCHING)}, got {mode!r}"
-        )
-    return mode
+    return setting(cfg, "batching", BATCHING, "bucketed")
 
 
 def trimmed(batch: Any, mask: str = "pad_mask") -> Any:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from recsys_challenge.core import ORDER, POSITION, QUERY
+from recsys_challenge.core import ORDER, POSITION, QUERY, setting
 
 if TYPE_CHECKING:
     from .training import SequentialModel
@@ -29,12 +29,7 @@ DIRECTIONS = {"forward": (False,), "backward": (True,), "both": (False, True)}
 
 def direction(cfg: dict[str, Any]) -> str:
     """The configured ``direction`` (default ``forward``), checked."""
-    value = str(cfg.get("direction", "forward"))
-    if value not in DIRECTIONS:
-        raise ValueError(
-            f"{cfg.get('name', 'sequential')}.direction must be one of {list(DIRECTIONS)}, got {value!r}"
-        )
-    return value
+    return setting(cfg, "direction", DIRECTIONS, "forward")
 
 
 def backward_flags(cfg: dict[str, Any], holes: bool) -> tuple[bool, ...]:

@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from recsys_challenge.core import ITEM, ORDER, POSITION, QUERY, ranked
+from recsys_challenge.core import ITEM, ORDER, POSITION, QUERY, ranked, setting
 from recsys_challenge.evaluation import ranking_metrics
 
 from . import directions
@@ -39,11 +39,7 @@ def scores_holes(cfg: dict[str, Any]) -> bool:
     """Whether a next-item model scores interior targets from their left context (``hole_scoring:
     left_context``, SASRec only: BERT4Rec reads both sides, its cloze task is ``bert4rec_cloze``) or
     ranks once from the sequence's end for every window (``end``)."""
-    scoring = cfg.get("hole_scoring", "left_context")
-    if scoring not in SCORINGS:
-        raise ValueError(
-            f"{cfg.get('name', 'sequential')}.hole_scoring must be one of {list(SCORINGS)}, got {scoring!r}"
-        )
+    scoring = setting(cfg, "hole_scoring", SCORINGS, "left_context")
     next_item = cfg.get("task", "next_item") == "next_item"
     return scoring == "left_context" and cfg["model"] == "sasrec" and next_item
 
