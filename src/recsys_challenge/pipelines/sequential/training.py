@@ -165,8 +165,9 @@ def _member_fitter(
 ) -> Callable[[dict[str, Any], str | None], tuple[Member, pd.DataFrame]]:
     """``fit_member`` for ``fit_members``: one network trained on ``rows``, validated on the holes of
     ``targets`` in ``train`` (``with_holes``) or on the next item of ``valid_truth``."""
-    inputs = user_sequences(train, vocab)
-    valid = (inputs, user_sequences(valid_truth, vocab), inputs)
+    if not with_holes:  # next-item validation reads whole sequences; hole validation its own windows
+        inputs = user_sequences(train, vocab)
+        valid = (inputs, user_sequences(valid_truth, vocab), inputs)
 
     def fit_member(member_cfg: dict[str, Any], folder: str | None) -> tuple[Member, pd.DataFrame]:
         backend = backend_for(member_cfg, len(vocab))
