@@ -10,6 +10,12 @@ longest row) and ``bucketed`` (rows of similar length share a batch, then cut). 
 reference configuration (``max_seq_len`` 200) on MovieLens-100k leave-one-out; the cloze BERT4Rec on the
 competition-form folds. Each fit trains ``--epochs`` epochs with validation every epoch (no early stop),
 so the last validation NDCG@10 is comparable across modes. Results: ``benchmarks/results/speed.md``.
+
+``--modes`` picks among ``MODES`` (``full`` always, the reference) and ``--name`` the results file, e.g.
+attention without dropout (torch's fused CPU kernel) beside the batchings:
+
+    python benchmarks/speed_sequential.py --epochs 6 --seeds 42,43 --models sasrec \
+        --modes full,bucketed,bucketed_attention_dropout_0 --name speed_attention
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ import argparse
 import json
 import logging
 import platform
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,7 +32,7 @@ import torch
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_benchmark import markdown_table
+from run_benchmark import commit_label, markdown_table
 
 from recsys_challenge.pipelines.sequential import cloze, training
 from recsys_challenge.pipelines.sequential.sequences import item_vocabulary
@@ -35,7 +40,14 @@ from recsys_challenge.pipelines.sequential.sequences import item_vocabulary
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / ".work"
 RESULTS = ROOT / "benchmarks" / "results"
-MODES = ("full", "bucketed", "trimmed")
+# a mode's name -> its overrides; `full` is the reference every speedup is measured against
+MODES = {
+    "full": {"batching": "full"},
+    "bucketed": {"batching": "bucketed"},
+    "trimmed": {"batching": "trimmed"},
+    # torch's fused CPU attention needs no dropout on the attention weights (the other dropouts stay)
+    "bucketed_attention_dropout_0": {"batching": "bucketed", "attention_dropout": 0.0},
+}
 MODELS = {  # name -> (parameter block, scratch project, overrides)
     "sasrec": ("sasrec", "loo", {"max_seq_len": 200}),
     "bert4rec_cloze": ("bert4rec_cloze", "gaps_s0", {}),
@@ -56,7 +68,7 @@ def folds(project: str) -> dict[str, pd.DataFrame]:
 def run(model: str, mode: str, seed: int, epochs: int, data: dict[str, pd.DataFrame]) -> dict:
     block, _, overrides = MODELS[model]
     params = yaml.safe_load((ROOT / "conf" / "base" / "parameters_sequential.yml").read_text())
-    cfg = {**params[block], **overrides, "batching": mode, "seed": seed, "epochs": epochs}
+    cfg = {**params[block], **overrides, **MODES[mode], "seed": seed, "epochs": epochs}
     cfg.update(patience=epochs, progress_bar=False)
     vocab = item_vocabulary(data["items"], data["interactions"])
     trainer = cloze if cfg.get("task") == "cloze" else training
@@ -72,7 +84,7 @@ def run(model: str, mode: str, seed: int, epochs: int, data: dict[str, pd.DataFr
     }
 
 
-def write(rows: list[dict], command: str) -> Path:
+def write(rows: list[dict], command: str, name: str) -> Path:
     frame = pd.DataFrame(rows)
     table = frame.groupby(["model", "batching"], sort=False).agg(
         s_per_epoch=("s_per_epoch", "mean"),
@@ -83,21 +95,20 @@ def write(rows: list[dict], command: str) -> Path:
     )
     full = table.xs("full", level="batching")["s_per_epoch"]
     table["speedup_vs_full"] = [full[m] / s for (m, _), s in table["s_per_epoch"].items()]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
     lines = [
         "# Sequential training speed: padding-aware batches against full padding",
         "",
         f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, CPU only. Commit "
-        f"{commit.stdout.strip()}. Reproduce: `{command}`. Each row: mean over seeds of seconds per "
+        f"{commit_label()}. Reproduce: `{command}`. Each row: mean over seeds of seconds per "
         "training epoch (validation excluded, first epoch left out) and the validation NDCG@10 after the "
         "last epoch (min and max over seeds).",
         "",
         markdown_table(table.reset_index()),
         "",
     ]
-    path = RESULTS / "speed.md"
+    path = RESULTS / f"{name}.md"
     path.write_text("\n".join(lines))
-    (RESULTS / "speed.json").write_text(json.dumps({"command": command, "runs": rows}, indent=1))
+    (RESULTS / f"{name}.json").write_text(json.dumps({"command": command, "runs": rows}, indent=1))
     return path
 
 
@@ -108,21 +119,25 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--seeds", default="42,43")
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--modes", default="full,bucketed,trimmed", help=f"of {', '.join(MODES)}")
+    parser.add_argument("--name", default="speed", help="results file: benchmarks/results/NAME.md")
     args = parser.parse_args()
+    if "full" not in args.modes.split(","):
+        parser.error("--modes must include full: every speedup is measured against it")
     logging.basicConfig(level=logging.WARNING)
     command = (
         f"python benchmarks/speed_sequential.py --epochs {args.epochs} --seeds {args.seeds} "
-        f"--models {args.models}"
+        f"--models {args.models} --modes {args.modes} --name {args.name}"
     )
     rows = []
     for model in args.models.split(","):
         data = folds(MODELS[model][1])
         for seed in (int(s) for s in args.seeds.split(",")):
-            for mode in MODES:
+            for mode in args.modes.split(","):
                 rows.append(run(model, mode, seed, args.epochs, data))
                 print(json.dumps(rows[-1]), flush=True)
-                write(rows, command)
-    print(write(rows, command).read_text())
+                write(rows, command, args.name)
+    print(write(rows, command, args.name).read_text())
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import lightning
 import pandas as pd
+import torch
 from lightning.pytorch.callbacks import Callback
 
 # (inputs, ground truth, seen items) per user for validation; (inputs, seen items) for prediction
@@ -89,6 +90,23 @@ def item_schema(cfg: dict[str, Any], n_items: int, **extra: Any):
             **extra,
         )
     )
+
+
+def attention_dropout(network: torch.nn.Module, cfg: dict[str, Any]) -> torch.nn.Module:
+    """``network`` with ``cfg['attention_dropout']`` (default: ``cfg['dropout']``) on the attention
+    weights of every ``torch.nn.MultiheadAttention`` it holds (both backends build on it).
+
+    The other dropouts stay. On a CPU, attention with a dropout runs torch's unfused path, with
+    a random mask over every batch x head x position x position; without one, torch's fused kernel.
+    """
+    rate = cfg.get("attention_dropout")
+    rate = float(cfg["dropout"] if rate is None else rate)
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"{cfg.get('name', cfg['model'])}.attention_dropout must be in [0, 1), got {rate}")
+    for module in network.modules():
+        if isinstance(module, torch.nn.MultiheadAttention):
+            module.dropout = rate  # read by its forward on every call
+    return network
 
 
 def loss_choice(cfg: dict[str, Any], choices: dict[str, Any]) -> Any:

@@ -16,7 +16,7 @@ from replay.models.nn.sequential.bert4rec.model import BertEmbedding
 from recsys_challenge.core import ITEM, QUERY
 from recsys_challenge.pipelines.sequential.sequences import training_windows
 
-from . import TOP_COLUMNS, VALIDATION_METRICS, Feed, item_schema, loss_choice
+from . import TOP_COLUMNS, VALIDATION_METRICS, Feed, attention_dropout, item_schema, loss_choice
 
 # RePlay's BERT4Rec argument <- the parameter block's key (the same keys SASRec reads)
 ARCHITECTURE = {
@@ -92,7 +92,7 @@ class Bert4RecBackend:
             learning_rate=cfg["learning_rate"], weight_decay=cfg.get("weight_decay", 0.0)
         )
         architecture = {arg: cfg[key] for arg, key in ARCHITECTURE.items()}
-        return MaskedHeadBert4Rec(
+        network = MaskedHeadBert4Rec(
             tensor_schema=self.schema,
             **architecture,
             enable_embedding_tying=True,
@@ -100,6 +100,7 @@ class Bert4RecBackend:
             loss_sample_count=samples,
             optimizer_factory=optimizer,
         )
+        return attention_dropout(network, cfg)
 
     def _sequential(self, seqs: pd.Series):
         from replay.data.nn import PandasSequentialDataset

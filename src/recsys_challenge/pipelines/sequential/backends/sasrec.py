@@ -17,7 +17,15 @@ from recsys_challenge.core import ITEM, QUERY
 from recsys_challenge.pipelines.sequential.sequences import training_windows
 
 from ..batches import batching
-from . import GT_PAD, TOP_COLUMNS, VALIDATION_METRICS, Feed, item_schema, loss_choice
+from . import (
+    GT_PAD,
+    TOP_COLUMNS,
+    VALIDATION_METRICS,
+    Feed,
+    attention_dropout,
+    item_schema,
+    loss_choice,
+)
 
 
 class TargetOnlyCE(CE):
@@ -60,6 +68,7 @@ class SasRecBackend:
             max_sequence_length=cfg["max_seq_len"],
             dropout=cfg["dropout"],
         )
+        attention_dropout(model, cfg)
         smoothing = float(cfg.get("label_smoothing", 0.0))
         loss = loss_choice(
             cfg,

@@ -1,0 +1,49 @@
+"""Backend settings shared by SASRec and BERT4Rec (``pipelines/sequential/backends/__init__.py``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from recsys_challenge.pipelines.sequential import cloze
+from recsys_challenge.pipelines.sequential.backends import backend_for
+
+from .test_batches import CFG, N_ITEMS, SASREC, grid, sasrec_batch
+
+
+def training_outputs(cfg: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two training-mode passes of a fresh network of ``cfg`` over the same batch."""
+    torch.manual_seed(0)
+    module = backend_for(cfg, N_ITEMS).build()
+    if cfg["model"] == "sasrec":
+        features, mask = sasrec_batch([2, 9, 3, 5], cfg["max_seq_len"], N_ITEMS)
+        module.model.train()
+        return module.model.body(features, mask)[mask], module.model.body(features, mask)[mask]
+    dataset = cloze.GridDataset([np.asarray(r) for r in grid([5, 9, 7])], np.arange(3), 12, 0.0, None)
+    batch = torch.utils.data.default_collate([dataset[i] for i in range(3)])
+    module._model.train()
+    run = lambda: module._model(batch["inputs"], batch["pad_mask"], batch["token_mask"])  # noqa: E731
+    return run(), run()
+
+
+@pytest.mark.parametrize("cfg", [CFG, SASREC], ids=["bert4rec", "sasrec"])
+def test_attention_dropout_acts_on_the_attention_weights_alone(cfg):
+    first, second = training_outputs({**cfg, "dropout": 0.0, "attention_dropout": 0.5})
+    assert not torch.allclose(first, second)  # a fresh attention mask on every pass
+    first, second = training_outputs({**cfg, "dropout": 0.0, "attention_dropout": 0.0})
+    torch.testing.assert_close(first, second)
+
+    network = backend_for({**cfg, "dropout": 0.3, "attention_dropout": 0.0}, N_ITEMS).build()
+    attention = [m for m in network.modules() if isinstance(m, torch.nn.MultiheadAttention)]
+    others = [m for m in network.modules() if isinstance(m, torch.nn.Dropout)]
+    assert len(attention) == cfg["num_blocks"] and all(m.dropout == 0.0 for m in attention)
+    assert others and all(m.p == 0.3 for m in others)
+    # unset (or null), the attention weights get the model's dropout, as in plain RePlay
+    network = backend_for({**cfg, "dropout": 0.3}, N_ITEMS).build()
+    assert all(m.dropout == 0.3 for m in network.modules() if isinstance(m, torch.nn.MultiheadAttention))
+
+
+def test_an_attention_dropout_out_of_range_is_named():
+    with pytest.raises(ValueError, match=r"tiny\.attention_dropout must be in \[0, 1\), got 1\.0"):
+        backend_for({**SASREC, "attention_dropout": 1.0}, N_ITEMS).build()
