@@ -97,7 +97,7 @@ def write(rows: list[dict], command: str, name: str) -> Path:
     reference = table.xs(first, level="batching")["s_per_epoch"]
     table[f"speedup_vs_{first}"] = [reference[m] / s for (m, _), s in table["s_per_epoch"].items()]
     lines = [
-        "# Sequential training speed: padding-aware batches against full padding",
+        f"# Sequential training speed: {', '.join(frame['batching'].unique())} side by side",
         "",
         f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, CPU only. Commit "
         f"{commit_label()}. Reproduce: `{command}`. Each row: mean over seeds of seconds per "

@@ -165,7 +165,8 @@ def _member_fitter(
 ) -> Callable[[dict[str, Any], str | None], tuple[Member, pd.DataFrame]]:
     """``fit_member`` for ``fit_members``: one network trained on ``rows``, validated on the holes of
     ``targets`` in ``train`` (``with_holes``) or on the next item of ``valid_truth``."""
-    if not with_holes:  # next-item validation reads whole sequences; hole validation its own windows
+    valid = None  # next-item validation reads whole sequences; hole validation builds its own windows
+    if not with_holes:
         inputs = user_sequences(train, vocab)
         valid = (inputs, user_sequences(valid_truth, vocab), inputs)
 

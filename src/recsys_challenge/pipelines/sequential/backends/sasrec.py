@@ -60,15 +60,17 @@ class SasRecBackend:
         from replay.nn.sequential import SasRec
 
         cfg = self.cfg
-        model = SasRec.from_params(
-            schema=self.schema,
-            embedding_dim=cfg["hidden_size"],
-            num_heads=cfg["num_heads"],
-            num_blocks=cfg["num_blocks"],
-            max_sequence_length=cfg["max_seq_len"],
-            dropout=cfg["dropout"],
+        model = attention_dropout(
+            SasRec.from_params(
+                schema=self.schema,
+                embedding_dim=cfg["hidden_size"],
+                num_heads=cfg["num_heads"],
+                num_blocks=cfg["num_blocks"],
+                max_sequence_length=cfg["max_seq_len"],
+                dropout=cfg["dropout"],
+            ),
+            cfg,
         )
-        attention_dropout(model, cfg)
         smoothing = float(cfg.get("label_smoothing", 0.0))
         loss = loss_choice(
             cfg,
