@@ -2,13 +2,15 @@
 
     python benchmarks/run_whole.py sample                          # the shipped sample: `make run`
     python benchmarks/run_whole.py sample_warm --params "sasrec.refit=warm,sasrec_long.refit=warm"
+    python benchmarks/run_whole.py sample_sequential --runner SequentialRunner
     python -m recsys_challenge.synthetic /tmp/ml1m --users 6040 --items 3706 --mean-events 148 --seed 7
     python benchmarks/run_whole.py competition --raw /tmp/ml1m --env competition
 
 A scratch copy of the project (``benchmarks/.work/<name>``) gets the raw files and runs ``kedro run``
-(with ``--env`` and ``--params`` when given); the RSS of the whole process tree (Python and Spark's JVM)
-is sampled every half second, and each node's seconds come from the run's own log (a pipeline's nodes
-summed by their namespace). Results are added to ``benchmarks/results/whole_runs.md`` (and ``.json``).
+(with ``--env``, ``--params`` and ``--runner`` when given); the RSS of the whole process tree (Python
+and Spark's JVM) is sampled every half second, and each node's seconds come from the run's own log (a
+pipeline's nodes summed by their namespace). Results are added to ``benchmarks/results/whole_runs.md``
+(and ``.json``).
 """
 
 from __future__ import annotations
@@ -65,19 +67,22 @@ def main() -> None:
     parser.add_argument("--raw", default=str(ROOT / "data" / "01_raw"))
     parser.add_argument("--env", default=None)
     parser.add_argument("--params", default=None)
+    parser.add_argument("--runner", default=None, help="a Kedro runner, e.g. SequentialRunner")
     args = parser.parse_args()
+    commit = commit_label()  # the code copied now, whatever changes during the run
     project = prepare(args.name, Path(args.raw))
     os.environ["COLUMNS"] = "250"  # the run log's lines unwrapped: node names stay whole
     command = [str(Path(sys.executable).with_name("kedro")), "run"]
     command += ["--env", args.env] if args.env else []
     command += ["--params", args.params] if args.params else []
+    command += ["--runner", args.runner] if args.runner else []
     run = run_tracked(command, project, project / "run.log")
     stages = stage_seconds(project / "run.log")
     row = {
         "name": args.name,
         "command": " ".join(["kedro run", *command[2:]]),
         "raw": str(args.raw),
-        "commit": commit_label(),
+        "commit": commit,
         "wall_min": round(run["wall_s"] / 60, 2),
         "peak_rss_gib": round(run["peak_rss_gib"], 2),
         "peak_jvm_gib": round(run["peak_jvm_gib"], 2),
@@ -95,7 +100,8 @@ def main() -> None:
         "",
         "2-core CPU machine, no GPU. Peak RSS: the whole process tree, and on their own Spark's JVM and",
         "the Python processes (each its own peak, so they need not add up to the tree's). Reproduce",
-        "with `python benchmarks/run_whole.py NAME [--raw DIR] [--env ENV] [--params ...]` (docstring).",
+        "with `python benchmarks/run_whole.py NAME [--raw DIR] [--env ENV] [--params ...] [--runner R]`",
+        "(docstring).",
         "",
         markdown_table(table),
         "",

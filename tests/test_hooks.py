@@ -62,3 +62,25 @@ def test_spark_stops_after_the_last_node_that_needs_it():
     hooks.before_node_run(later)
     hooks.after_node_run(later)
     assert hooks._session is None  # a pandas node starts nothing
+
+
+def test_threads_asking_at_once_share_one_session(monkeypatch):
+    import threading
+    import time
+
+    hooks, started = SparkHooks(), []
+
+    def slow_start():  # a JVM takes seconds to start: every thread asks meanwhile
+        started.append(object())
+        time.sleep(0.1)
+        hooks._session = started[-1]
+        return hooks._session
+
+    monkeypatch.setattr(hooks, "_start", slow_start)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(hooks.session())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(started) == 1 and got == started * 4

@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,15 @@ class SparkHooks:
     """Start one SparkSession from ``conf/*/spark.yml`` when first needed; stop it after the last node
     that needs it (its JVM holds its memory until then), or when the run ends.
 
-    A run that touches no ``@spark`` dataset and no node tagged ``spark`` never starts a JVM.
+    A run that touches no ``@spark`` dataset and no node tagged ``spark`` never starts a JVM. Safe under
+    ``ThreadRunner``: nodes in several threads ask for the session, and one starts or stops it at a time.
     """
 
     def __init__(self) -> None:
         self._conf: dict[str, Any] = {}
         self._session = None
         self._pending: set[str] = set()
+        self._lock = threading.RLock()
 
     @hook_impl
     def after_context_created(self, context) -> None:
@@ -65,9 +68,10 @@ class SparkHooks:
 
     @hook_impl
     def after_node_run(self, node) -> None:
-        self._pending.discard(node.name)
-        if not self._pending:
-            self.stop()
+        with self._lock:
+            self._pending.discard(node.name)
+            if not self._pending:
+                self.stop()
 
     @hook_impl
     def after_pipeline_run(self) -> None:
@@ -79,8 +83,10 @@ class SparkHooks:
 
     def session(self):
         """The run's SparkSession, created on first use and shared with RePlay."""
-        if self._session is not None:
-            return self._session
+        with self._lock:
+            return self._session if self._session is not None else self._start()
+
+    def _start(self):
         if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
             raise SparkNotAvailableError(
                 "Spark pipelines need Java 17: install it (Debian: apt-get install openjdk-17-jre-headless) "
@@ -103,10 +109,11 @@ class SparkHooks:
         return self._session
 
     def stop(self) -> None:
-        if self._session is not None:
-            logger.info("Stopping Spark")
-            self._session.stop()
-            self._session = None
+        with self._lock:
+            if self._session is not None:
+                logger.info("Stopping Spark")
+                self._session.stop()
+                self._session = None
 
 
 class MlflowTagsHook:

@@ -6,6 +6,7 @@ from recsys_challenge.core import LATER_WINDOWS, WINDOWS
 from recsys_challenge.evaluation import evaluate, mlflow_metrics
 from recsys_challenge.pipelines.namespacing import per_model
 
+from .exclusive import exclusive
 from .nodes import fit_generator, recommend, window_refitter
 
 MODELS = ("sasrec", "bert4rec", "sasrec_long", "bert4rec_cloze")
@@ -22,18 +23,19 @@ SHARED = {"items@pandas", *HISTORY.values(), *TRUTH.values(), *TARGETS.values()}
 
 
 def template() -> Pipeline:
-    """Fit on the rerank window's history (validated on its truth); candidates for every window."""
+    """Fit on the rerank window's history (validated on its truth); candidates for every window. The nodes
+    that train or run a network hold ``exclusive``'s lock: one at a time under any runner."""
     config = "params:config"
     nodes = [
         Node(
-            fit_generator,
+            exclusive(fit_generator),
             [HISTORY["rerank"], TRUTH["rerank"], "items@pandas", HISTORY["final"], config],
             ["model_gen", "train_history"],
             name="fit",
             tags=["training"],
         ),
         Node(
-            recommend,
+            exclusive(recommend),
             ["model_gen", HISTORY["rerank"], TARGETS["rerank"], config],
             "candidates_rerank",
             name="candidates_rerank",
@@ -44,14 +46,14 @@ def template() -> Pipeline:
     for previous, window in zip(("gen", *LATER_WINDOWS), LATER_WINDOWS, strict=False):
         nodes += [
             Node(
-                window_refitter(window),
+                exclusive(window_refitter(window)),
                 [f"model_{previous}", HISTORY[window], config],
                 f"model_{window}",
                 name=f"refit_{window}",
                 tags=["training"],
             ),
             Node(
-                recommend,
+                exclusive(recommend),
                 [f"model_{window}", HISTORY[window], TARGETS[window], config],
                 f"candidates_{window}",
                 name=f"candidates_{window}",
