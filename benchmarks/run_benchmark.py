@@ -81,9 +81,11 @@ def scratch_copy(project: Path, raw: Path) -> Path:
 
 def run_tracked(cmd: list[str], cwd: Path, log: Path) -> dict[str, float]:
     """Run a command, sampling the RSS of its whole process tree; returns wall seconds and the peak GiB
-    of the tree, of Spark's JVM and of the rest (Python and its workers), each peak on its own."""
+    of the tree, of Spark's JVM and of the rest (Python and its workers), each peak on its own, and the
+    wall clock (Unix seconds) when the tree peaked."""
     start = time.perf_counter()
     peaks = {"tree": 0, "jvm": 0, "python": 0}
+    peak_at = time.time()
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **ENV})
         parent = psutil.Process(proc.pid)
@@ -94,6 +96,8 @@ def run_tracked(cmd: list[str], cwd: Path, log: Path) -> dict[str, float]:
                     if p.is_running():
                         rss["jvm" if p.name() == "java" else "python"] += p.memory_info().rss
                 rss["tree"] = rss["jvm"] + rss["python"]
+                if rss["tree"] > peaks["tree"]:
+                    peak_at = time.time()
                 peaks = {k: max(v, rss[k]) for k, v in peaks.items()}
             except psutil.Error:
                 pass
@@ -105,6 +109,7 @@ def run_tracked(cmd: list[str], cwd: Path, log: Path) -> dict[str, float]:
         "peak_rss_gib": peaks["tree"] / 2**30,
         "peak_jvm_gib": peaks["jvm"] / 2**30,
         "peak_python_gib": peaks["python"] / 2**30,
+        "peak_at": peak_at,
     }
 
 

@@ -16,7 +16,6 @@ pipeline's nodes summed by their namespace). Results are added to ``benchmarks/r
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import re
@@ -32,31 +31,79 @@ from run_benchmark import RESULTS, ROOT, WORK, commit_label, markdown_table, run
 STAMP = re.compile(r"^\[(\d\d/\d\d/\d\d \d\d:\d\d:\d\d)\]")
 # "Running node: fit: fit_generator([...]) -> [sasrec.model;...]": the stage is the first output's namespace
 NODE = re.compile(r"Running node: ([\w.\-]+):.*?-> \[([\w\-]+)(\.)?")
+DONE = re.compile(r"Completed node: ([\w.\-]+)")
 
 
-def stage_seconds(log: Path) -> dict[str, float]:
-    """Seconds per stage (the namespace of a node's outputs, or its name without one) from the log's
-    timestamps: a node runs from its "Running node" line to the next node's (the clock has whole seconds)."""
-    now, starts = None, []
+def node_spans(log: Path) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """(stage, start, end) of every node that completed, from the run log's timestamps: its "Running
+    node" line to its own "Completed node" line (the clock has whole seconds). The stage is the namespace
+    of the node's outputs, or its name without one."""
+    now, started, spans = None, {}, []
     for line in log.read_text(errors="replace").splitlines():
         stamp = STAMP.match(line)
         if stamp:
             now = pd.Timestamp(pd.to_datetime(stamp.group(1), format="%m/%d/%y %H:%M:%S"))
-        node = NODE.search(line)
-        if node and now is not None:
-            starts.append((node.group(2) if node.group(3) else node.group(1), now))
-    if now is not None:
-        starts.append(("end", now))
+        if now is None:
+            continue
+        node, done = NODE.search(line), DONE.search(line)
+        if node:
+            stage = node.group(2) if node.group(3) else node.group(1)
+            full = f"{stage}.{node.group(1)}" if node.group(3) else node.group(1)
+            started[full] = (stage, now)
+        elif done and done.group(1) in started:
+            stage, start = started.pop(done.group(1))
+            spans.append((stage, start, now))
+    return spans
+
+
+def stage_seconds(log: Path) -> dict[str, float]:
+    """Seconds per stage (the namespace of a node's outputs, or its name without one) from the log's
+    timestamps: each node from its "Running node" line to its own "Completed node" line (the clock has
+    whole seconds), summed per stage. Under a concurrent runner the stages overlap, so their seconds
+    add up to more than the wall time."""
     stages: dict[str, float] = {}
-    for (stage, start), (_, end) in itertools.pairwise(starts):
+    for stage, start, end in node_spans(log):
         stages[stage] = stages.get(stage, 0.0) + (end - start).total_seconds()
     return stages
+
+
+def stages_at(log: Path, moment: float) -> list[str]:
+    """The stages with a node running at ``moment`` (Unix seconds; the log's clock is local time)."""
+    when = pd.Timestamp.fromtimestamp(moment).floor("s")
+    return sorted({stage for stage, start, end in node_spans(log) if start <= when <= end})
 
 
 def prepare(name: str, raw: Path) -> Path:
     """A fresh scratch project: nothing of an earlier run (MLflow store, logs) stays."""
     shutil.rmtree(WORK / name, ignore_errors=True)
     return scratch_copy(WORK / name, raw)
+
+
+def write_results(rows: list[dict]) -> None:
+    """``whole_runs.json`` and its markdown table, one row per run name."""
+    path = RESULTS / "whole_runs.json"
+    path.write_text(json.dumps(rows, indent=1))
+    columns = ["name", "command", "commit", "wall_min", "peak_rss_gib", "peak_jvm_gib", "peak_python_gib"]
+    table = pd.DataFrame(rows).reindex(columns=[*columns, "peak_during"])
+    table["peak_during"] = table["peak_during"].map(lambda s: ", ".join(s) if isinstance(s, list) else "")
+    lines = [
+        "# Whole runs: wall time and peak RSS",
+        "",
+        "2-core CPU machine, no GPU. Peak RSS: the whole process tree, and on their own Spark's JVM and",
+        "the Python processes (each its own peak, so they need not add up to the tree's). Reproduce",
+        "with `python benchmarks/run_whole.py NAME [--raw DIR] [--env ENV] [--params ...] [--runner R]`",
+        "(docstring).",
+        "",
+        markdown_table(table),
+        "",
+        "Seconds per stage (each node from its start to its completion in the run log, whole seconds,",
+        "summed per stage; under ThreadRunner the stages overlap and a sequential node's seconds include",
+        "its wait for the sequential lock; rows before commit ee018d4 counted to the next node's start):",
+        "",
+    ]
+    for r in rows:
+        lines.append(f"- **{r['name']}**: " + ", ".join(f"{k} {v}" for k, v in r["stages_s"].items()))
+    (RESULTS / "whole_runs.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
@@ -87,30 +134,12 @@ def main() -> None:
         "peak_rss_gib": round(run["peak_rss_gib"], 2),
         "peak_jvm_gib": round(run["peak_jvm_gib"], 2),
         "peak_python_gib": round(run["peak_python_gib"], 2),
+        "peak_during": stages_at(project / "run.log", run["peak_at"]),
         "stages_s": {k: round(v) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
     }
     path = RESULTS / "whole_runs.json"
     rows = json.loads(path.read_text()) if path.exists() else []
-    rows = [r for r in rows if r["name"] != args.name] + [row]
-    path.write_text(json.dumps(rows, indent=1))
-    columns = ["name", "command", "commit", "wall_min", "peak_rss_gib", "peak_jvm_gib", "peak_python_gib"]
-    table = pd.DataFrame(rows).reindex(columns=columns)
-    lines = [
-        "# Whole runs: wall time and peak RSS",
-        "",
-        "2-core CPU machine, no GPU. Peak RSS: the whole process tree, and on their own Spark's JVM and",
-        "the Python processes (each its own peak, so they need not add up to the tree's). Reproduce",
-        "with `python benchmarks/run_whole.py NAME [--raw DIR] [--env ENV] [--params ...] [--runner R]`",
-        "(docstring).",
-        "",
-        markdown_table(table),
-        "",
-        "Seconds per stage (the run log's node start times, whole seconds):",
-        "",
-    ]
-    for r in rows:
-        lines.append(f"- **{r['name']}**: " + ", ".join(f"{k} {v}" for k, v in r["stages_s"].items()))
-    (RESULTS / "whole_runs.md").write_text("\n".join(lines) + "\n")
+    write_results([r for r in rows if r["name"] != args.name] + [row])
     print(json.dumps(row, indent=1))
 
 
