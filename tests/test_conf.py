@@ -36,3 +36,23 @@ def test_env_parameters_resolve_to_valid_sequential_blocks(env):
         # a long-sequence filter that removes nothing a training row reads is a configuration mistake
         assert not long_filter_is_noop(block, backend.train_window), (env, name)
         assert 0 < block["patience"] <= block["epochs"], (env, name)
+
+
+def _mib(size: str) -> int:
+    """A JVM size such as ``512m`` or ``2g`` in MiB."""
+    return int(size[:-1]) * {"m": 1, "g": 1024}[size[-1].lower()]
+
+
+@pytest.mark.parametrize("env", ["base", *ENVS])
+def test_serial_collector_only_for_a_small_driver_heap(env):
+    """The serial collector suits the small heap of a laptop run (``conf/base``); an env that gives the
+    driver gigabytes must drop it (``null``: the JVM's default), as it would otherwise inherit it."""
+    from recsys_challenge.settings import CONFIG_LOADER_ARGS
+
+    run_env = "local" if env == "base" else env
+    loader = OmegaConfigLoader(
+        str(PROJECT_ROOT / "conf"), **{**CONFIG_LOADER_ARGS, "default_run_env": run_env}
+    )
+    spark = loader["spark"]
+    serial = "UseSerialGC" in str(spark.get("spark.driver.extraJavaOptions") or "")
+    assert serial is (_mib(str(spark["spark.driver.memory"])) < 1024), env
