@@ -56,21 +56,20 @@ def node_spans(log: Path) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
     return spans
 
 
-def stage_seconds(log: Path) -> dict[str, float]:
-    """Seconds per stage (the namespace of a node's outputs, or its name without one) from the log's
-    timestamps: each node from its "Running node" line to its own "Completed node" line (the clock has
-    whole seconds), summed per stage. Under a concurrent runner the stages overlap, so their seconds
-    add up to more than the wall time."""
+def stage_seconds(spans: list[tuple[str, pd.Timestamp, pd.Timestamp]]) -> dict[str, float]:
+    """Seconds per stage from ``node_spans``, summed over its nodes. Under a concurrent runner the
+    stages overlap, so their seconds add up to more than the wall time."""
     stages: dict[str, float] = {}
-    for stage, start, end in node_spans(log):
+    for stage, start, end in spans:
         stages[stage] = stages.get(stage, 0.0) + (end - start).total_seconds()
     return stages
 
 
-def stages_at(log: Path, moment: float) -> list[str]:
-    """The stages with a node running at ``moment`` (Unix seconds; the log's clock is local time)."""
+def stages_at(spans: list[tuple[str, pd.Timestamp, pd.Timestamp]], moment: float) -> list[str]:
+    """The stages of ``node_spans`` with a node running at ``moment`` (Unix seconds; the log's clock is
+    local time)."""
     when = pd.Timestamp.fromtimestamp(moment).floor("s")
-    return sorted({stage for stage, start, end in node_spans(log) if start <= when <= end})
+    return sorted({stage for stage, start, end in spans if start <= when <= end})
 
 
 def prepare(name: str, raw: Path) -> Path:
@@ -124,7 +123,8 @@ def main() -> None:
     command += ["--params", args.params] if args.params else []
     command += ["--runner", args.runner] if args.runner else []
     run = run_tracked(command, project, project / "run.log")
-    stages = stage_seconds(project / "run.log")
+    spans = node_spans(project / "run.log")
+    stages = stage_seconds(spans)
     row = {
         "name": args.name,
         "command": " ".join(["kedro run", *command[2:]]),
@@ -134,7 +134,7 @@ def main() -> None:
         "peak_rss_gib": round(run["peak_rss_gib"], 2),
         "peak_jvm_gib": round(run["peak_jvm_gib"], 2),
         "peak_python_gib": round(run["peak_python_gib"], 2),
-        "peak_during": stages_at(project / "run.log", run["peak_at"]),
+        "peak_during": stages_at(spans, run["peak_at"]),
         "stages_s": {k: round(v) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
     }
     path = RESULTS / "whole_runs.json"

@@ -3,8 +3,9 @@
 A fit seeds the process-wide random state of torch, numpy and Python (``lightning.seed_everything``)
 and draws from it for every batch and dropout mask, and it already trains on every core. Two fits at
 once under ``ThreadRunner`` would interleave their draws (results no longer reproducible) and compete
-for the same cores, so every node of the sequential template holds one lock while it runs; under the
-``ThreadRunner`` the Spark, co-visitation and feature nodes still run beside them.
+for the same cores, so the template's nodes that train or run a network (fit, refit, candidates) hold
+one lock while they run; under ``ThreadRunner`` the Spark, co-visitation and feature nodes still run
+beside them.
 """
 
 from __future__ import annotations
