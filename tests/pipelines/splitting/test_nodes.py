@@ -121,9 +121,19 @@ def test_gaps_hide_random_positions_and_targets_are_the_holes(sample, params):
     last = folds["fold_test_history"].groupby("user_id")["position"].max()
     inside = folds["fold_test_gt"]["position"] < last.reindex(folds["fold_test_gt"]["user_id"]).to_numpy()
     assert inside.mean() > 0.8
-    # a hole of the raw data is never a label; the windows' targets are their hidden positions
+    # a hole of the raw data is never a label
     assert not keys(hidden) & (test | rerank)
-    assert keys(folds["targets_test"]) == test and keys(folds["targets_rerank"]) == rerank
+    # a window's targets are every unknown position before its history's end, as the final window's:
+    # its own hidden events, the raw data's holes and, for the rerank window, the test window's too
+    for name, history, unknown in (
+        ("test", "fold_test_history", test | keys(hidden)),
+        ("rerank", "fold_gen_train", rerank | test | keys(hidden)),
+    ):
+        targets = folds[f"targets_{name}"]
+        end = folds[history].groupby("user_id")["position"].max()
+        inside = {(u, p) for u, p in unknown if u in end.index and p < end[u]}
+        assert keys(targets[~targets["tail"]]) == inside
+        assert (targets[targets["tail"]].set_index("user_id")["position"] == end + 1).all()
     # the final window answers the raw holes (weight 1) and the slot after each user's end
     final = folds["targets_final"]
     last_visible = interactions.groupby("user_id")["position"].max()
@@ -142,3 +152,7 @@ def test_next_item_protocol_still_holds_out_the_last_events_of_data_with_holes(s
     folds = run_splitting(interactions, {**params["splitting"], "protocol": "next_item"})
     assert_no_leak(folds["fold_test_history"], folds["fold_test_gt"])
     assert folds["fold_test_gt"].groupby("user_id").size().max() == 1
+    # next-item windows answer their held-out events only, not the raw data's holes
+    for name, truth in (("test", "fold_test_gt"), ("rerank", "fold_rerank_gt")):
+        assert keys(folds[f"targets_{name}"]) == keys(folds[truth])
+        assert folds[f"targets_{name}"]["tail"].all()

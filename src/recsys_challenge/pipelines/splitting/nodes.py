@@ -9,7 +9,7 @@ from replay.splitters import LastNSplitter, RatioSplitter
 
 from recsys_challenge.core import ITEM, ORDER, POSITION, QUERY
 
-from .gaps import gaps_splitter
+from .gaps import gaps_splitter, raw_targets, truth_targets
 
 PROTOCOLS = ("auto", "next_item", "gaps")
 
@@ -67,6 +67,38 @@ def window_splitter(window: str):
     split.__name__ = split.__qualname__ = f"split_{window}_window"
     split.__doc__ = f"``split_window`` for the {window} window."
     return split
+
+
+def window_targets(
+    source: pd.DataFrame,
+    history: pd.DataFrame,
+    truth: pd.DataFrame,
+    params: dict[str, Any],
+    window: str,
+) -> pd.DataFrame:
+    """The positions a window's candidates answer. Next-item: its hidden events (``truth_targets``).
+    Gaps: every unknown position of ``history`` and the slot after its end, as in the final window
+    (``raw_targets``): there a model cannot tell the hidden events from the rest, so here it must not
+    either. Answering only the window's own holes favoured the models that read positions, which never
+    spent a guess on the raw data's holes, while a user's taste (SLIM, ALS) did and lost it: the test
+    window ranked SASRec over SLIM where the competition's hidden events rank them the other way.
+    Labels still come from ``truth`` alone. ``source`` is the fold the window was split from."""
+    if window_holdout(source, params, window)["strategy"] == "gaps":
+        return raw_targets(history, params["tail_weight"])
+    return truth_targets(truth, history)
+
+
+def window_targeter(window: str):
+    """``window_targets`` bound to one window, named for Kedro and kedro-viz."""
+
+    def targets(
+        source: pd.DataFrame, history: pd.DataFrame, truth: pd.DataFrame, params: dict[str, Any]
+    ) -> pd.DataFrame:
+        return window_targets(source, history, truth, params, window)
+
+    targets.__name__ = targets.__qualname__ = f"{window}_window_targets"
+    targets.__doc__ = f"``window_targets`` for the {window} window."
+    return targets
 
 
 def split_holdout(

@@ -4,8 +4,8 @@ from kedro.pipeline import Node, Pipeline
 
 from recsys_challenge.core import WINDOWS
 
-from .gaps import raw_targets, truth_targets
-from .nodes import summarise_folds, window_splitter
+from .gaps import raw_targets
+from .nodes import summarise_folds, window_splitter, window_targeter
 
 
 def _pandas(fold: str) -> str:
@@ -29,15 +29,16 @@ def create_pipeline(**kwargs) -> Pipeline:
                 [_pandas(rerank.history), _pandas(rerank.truth)],
                 name="split_rerank_window",
             ),
-            # the positions each window's candidates answer: its hidden events, or the raw data's holes
+            # the positions each window's candidates answer: its hidden events (next-item), or every
+            # unknown position of its history (gaps), as the final window answers the raw data's holes
             *[
                 Node(
-                    truth_targets,
-                    [_pandas(w.truth), _pandas(w.history)],
+                    window_targeter(name),
+                    [_pandas(source), _pandas(w.history), _pandas(w.truth), params],
                     f"targets_{name}",
                     name=f"targets_{name}",
                 )
-                for name, w in (("rerank", rerank), ("test", test))
+                for name, w, source in (("rerank", rerank, test.history), ("test", test, final.history))
             ],
             Node(
                 raw_targets,
