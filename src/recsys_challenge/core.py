@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,3 +84,12 @@ def setting(cfg: Mapping[str, Any], key: str, allowed: Iterable[str], default: s
     if value not in allowed:
         raise ValueError(f"{cfg.get('name', 'sequential')}.{key} must be one of {allowed}, got {value!r}")
     return value
+
+
+def for_window(func: Callable[..., Any], window: str, name: str) -> Callable[..., Any]:
+    """``func`` with its ``window`` argument bound, named ``name`` for Kedro and kedro-viz: one node
+    function per prediction window."""
+    bound = functools.partial(func, window=window)
+    bound.__name__ = bound.__qualname__ = name  # type: ignore[attr-defined]
+    bound.__doc__ = f"``{func.__name__}`` for the {window} window."
+    return bound

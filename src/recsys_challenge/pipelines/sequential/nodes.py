@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -70,17 +69,6 @@ def refit_or_reuse(
         return model
     warm = config.get("refit") == WARM
     return (cloze if is_cloze(config) else refitting).refit(model, history, config, warm=warm)
-
-
-def window_refitter(window: str) -> Callable[..., SequentialModel]:
-    """``refit_or_reuse`` bound to one window, named for Kedro and kedro-viz."""
-
-    def refit(model: SequentialModel, history: pd.DataFrame, config: dict[str, Any]) -> SequentialModel:
-        return refit_or_reuse(model, history, config, window)
-
-    refit.__name__ = refit.__qualname__ = f"refit_or_reuse_{window}"
-    refit.__doc__ = f"``refit_or_reuse`` for the {window} window."
-    return refit
 
 
 def is_cloze(config: dict[str, Any]) -> bool:

@@ -2,12 +2,12 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from recsys_challenge.core import LATER_WINDOWS, WINDOWS
+from recsys_challenge.core import LATER_WINDOWS, WINDOWS, for_window
 from recsys_challenge.evaluation import evaluate, mlflow_metrics
 from recsys_challenge.pipelines.namespacing import per_model
 
 from .exclusive import exclusive
-from .nodes import fit_generator, recommend, window_refitter
+from .nodes import fit_generator, recommend, refit_or_reuse
 
 MODELS = ("sasrec", "bert4rec", "sasrec_long", "bert4rec_cloze")
 
@@ -46,7 +46,7 @@ def template() -> Pipeline:
     for previous, window in zip(("gen", *LATER_WINDOWS), LATER_WINDOWS, strict=False):
         nodes += [
             Node(
-                exclusive(window_refitter(window)),
+                exclusive(for_window(refit_or_reuse, window, f"refit_or_reuse_{window}")),
                 [f"model_{previous}", HISTORY[window], config],
                 f"model_{window}",
                 name=f"refit_{window}",

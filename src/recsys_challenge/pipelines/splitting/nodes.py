@@ -58,17 +58,6 @@ def split_window(
     return split_holdout(interactions, window_holdout(interactions, params, window), params)
 
 
-def window_splitter(window: str):
-    """``split_window`` bound to one window, named for Kedro and kedro-viz."""
-
-    def split(interactions: pd.DataFrame, params: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return split_window(interactions, params, window)
-
-    split.__name__ = split.__qualname__ = f"split_{window}_window"
-    split.__doc__ = f"``split_window`` for the {window} window."
-    return split
-
-
 def window_targets(
     source: pd.DataFrame,
     history: pd.DataFrame,
@@ -86,19 +75,6 @@ def window_targets(
     if window_holdout(source, params, window)["strategy"] == "gaps":
         return raw_targets(history, params["tail_weight"])
     return truth_targets(truth, history)
-
-
-def window_targeter(window: str):
-    """``window_targets`` bound to one window, named for Kedro and kedro-viz."""
-
-    def targets(
-        source: pd.DataFrame, history: pd.DataFrame, truth: pd.DataFrame, params: dict[str, Any]
-    ) -> pd.DataFrame:
-        return window_targets(source, history, truth, params, window)
-
-    targets.__name__ = targets.__qualname__ = f"{window}_window_targets"
-    targets.__doc__ = f"``window_targets`` for the {window} window."
-    return targets
 
 
 def split_holdout(

@@ -2,10 +2,10 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from recsys_challenge.core import WINDOWS
+from recsys_challenge.core import WINDOWS, for_window
 
 from .gaps import raw_targets
-from .nodes import summarise_folds, window_splitter, window_targeter
+from .nodes import split_window, summarise_folds, window_targets
 
 
 def _pandas(fold: str) -> str:
@@ -18,13 +18,13 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                window_splitter("test"),
+                for_window(split_window, "test", "split_test_window"),
                 [_pandas(final.history), params],
                 [_pandas(test.history), _pandas(test.truth)],
                 name="split_test_window",
             ),
             Node(
-                window_splitter("rerank"),
+                for_window(split_window, "rerank", "split_rerank_window"),
                 [_pandas(test.history), params],
                 [_pandas(rerank.history), _pandas(rerank.truth)],
                 name="split_rerank_window",
@@ -33,7 +33,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             # unknown position of its history (gaps), as the final window answers the raw data's holes
             *[
                 Node(
-                    window_targeter(name),
+                    for_window(window_targets, name, f"{name}_window_targets"),
                     [_pandas(source), _pandas(w.history), _pandas(w.truth), params],
                     f"targets_{name}",
                     name=f"targets_{name}",
