@@ -53,9 +53,16 @@ def main() -> None:
     data = project / "data"
     read = pd.read_parquet
     folds = {n: read(data / "05_model_input" / "folds" / f"{n}.parquet") for n in ("gen_train", "rerank_gt")}
-    folds |= {n: read(data / "05_model_input" / "folds" / f"{n}.parquet") for n in ("test_history", "test_gt")}
-    targets = {w: read(data / "05_model_input" / "targets" / f"{w}.parquet") for w in ("rerank", "test", "final")}
-    items, interactions = read(data / "03_primary" / "items.parquet"), read(data / "03_primary" / "interactions.parquet")
+    folds |= {
+        n: read(data / "05_model_input" / "folds" / f"{n}.parquet") for n in ("test_history", "test_gt")
+    }
+    targets = {
+        w: read(data / "05_model_input" / "targets" / f"{w}.parquet") for w in ("rerank", "test", "final")
+    }
+    items, interactions = (
+        read(data / "03_primary" / "items.parquet"),
+        read(data / "03_primary" / "interactions.parquet"),
+    )
     hidden = pd.read_csv(project / "hidden.csv")
 
     overrides = json.loads(args.overrides)

@@ -43,10 +43,21 @@ def test_training_rows_mask_holes_without_labels_and_label_masked_items():
     assert (item["positive_labels"][~masked_items] == cloze.IGNORE).all()
 
 
-def test_long_grids_are_cut_into_windows_that_cover_every_slot_once():
-    grid = np.arange(10)
-    windows = cloze.chunks(grid, 4)
-    assert [w.tolist() for w in windows] == [[6, 7, 8, 9], [2, 3, 4, 5], [0, 1]]
+def test_long_grids_score_each_target_once_in_the_window_that_gives_it_most_context():
+    T, H = cloze.TARGET, cloze.HOLE
+    grid = np.array([0, 1, T, 2, 3, 4, T, 5, 6, 7, T, 8])
+    windows = cloze.scoring_windows(grid, 6)  # windows end 3 slots apart: [6, 12), [3, 9), [0, 6)
+    scored = [np.flatnonzero(w <= T) for w in windows]
+    assert sum(len(s) for s in scored) == 3  # every target once
+    # slot 2 in the oldest window, which starts the grid; slot 6 in the middle one (2 slots on its shorter
+    # side, 0 in the newest, where it is a plain hole); slot 10 in the newest, which ends the grid
+    assert [w.tolist() for w in windows] == [
+        [H, 5, 6, 7, T, 8],
+        [2, 3, 4, T, 5, 6],
+        [0, 1, T, 2, 3, 4],
+    ]
+    short = np.array([0, T, 1])
+    assert [w.tolist() for w in cloze.scoring_windows(short, 6)] == [short.tolist()]
 
 
 def test_training_windows_cover_whole_grids_and_skip_windows_without_items(params):

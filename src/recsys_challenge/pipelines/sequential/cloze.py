@@ -59,10 +59,33 @@ def grids(history: pd.DataFrame, targets: pd.DataFrame | None, vocab: np.ndarray
     return pd.Series(np.split(flat, offsets[1:]), index=users, dtype=object)
 
 
-def chunks(grid: np.ndarray, length: int) -> list[np.ndarray]:
-    """Consecutive windows of ``length`` slots from the grid's end (the oldest may be shorter): every
-    slot is scored in exactly one window."""
-    return [grid[max(end - length, 0) : end] for end in range(len(grid), 0, -length)]
+def scoring_windows(grid: np.ndarray, length: int) -> list[np.ndarray]:
+    """Windows of ``length`` slots ending half a window apart from the grid's end (the oldest starts
+    it); each target slot is scored in exactly one of them, the one that gives it the most context on
+    its shorter side (a grid's own ends count as whole context), and is a plain hole in the others."""
+    if len(grid) <= length:
+        return [grid]
+    ends = [*range(len(grid), length, -max(length // 2, 1)), length]
+    bounds = [(end - length, end) for end in ends]
+    targets = np.flatnonzero(grid <= TARGET)
+    owner = np.full(len(targets), -1)
+    context = np.full(len(targets), -1)
+    whole = len(grid)  # more than any window's side
+    for w, (start, end) in enumerate(bounds):
+        left = whole if start == 0 else targets - start
+        right = whole if end == len(grid) else end - 1 - targets
+        reach = np.where((targets >= start) & (targets < end), np.minimum(left, right), -1)
+        better = reach > context  # ties stay with the newer window
+        owner[better], context[better] = w, reach[better]
+    rows = []
+    for w, (start, end) in enumerate(bounds):
+        if not (owner == w).any():
+            continue
+        window = grid[start:end].copy()
+        elsewhere = targets[(owner != w) & (targets >= start) & (targets < end)]
+        window[elsewhere - start] = HOLE
+        rows.append(window)
+    return rows
 
 
 class GridDataset(torch.utils.data.Dataset):
@@ -135,7 +158,7 @@ def _network_scores(
     rows, owners = [], []
     users = grid.index.to_numpy()
     for i, g in enumerate(grid):
-        for window in chunks(g, length):
+        for window in scoring_windows(g, length):
             if (window <= TARGET).any():
                 rows.append(window)
                 owners.append(i)
