@@ -1,8 +1,9 @@
 """Tune the cloze BERT4Rec on one hidden draw of the competition protocol, one configuration per call.
 
-    python benchmarks/run_gaps.py --seeds 0           # or only its folds:
-    #   (cd benchmarks/.work/gaps_s0 && kedro run --env benchmark_gaps --pipelines splitting)
     python benchmarks/tune_cloze.py NAME '{"max_seq_len": 50, "train_stride": 25}' --seed 0
+
+The first call for a draw makes its folds (``run_gaps.py``'s scratch project ``gaps_s<seed>``, then
+``kedro run --env benchmark_gaps --pipelines splitting``); a project left by ``run_gaps.py`` is reused.
 
 Runs the pipeline's own nodes of one sequential namespace as ``kedro run`` chains them: ``fit_generator``
 on ``gen_train`` (early-stopped on the reranker window's holes), ``refit_or_reuse`` and ``recommend`` for
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -26,6 +29,10 @@ import yaml
 
 from recsys_challenge.evaluation import ranking_metrics
 from recsys_challenge.pipelines.sequential.nodes import fit_generator, recommend, refit_or_reuse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_benchmark import prepare_project
+from run_gaps import ENV, competition_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "cloze_tuning.jsonl"
@@ -51,6 +58,11 @@ def main() -> None:
 
     project = ROOT / "benchmarks" / ".work" / f"gaps_s{args.seed}"
     data = project / "data"
+    raw, hidden = competition_raw(args.seed)
+    if not (data / "05_model_input" / "targets" / "final.parquet").exists():
+        project = prepare_project("gaps", raw, ENV, name=project.name)
+        kedro = str(Path(sys.executable).with_name("kedro"))
+        subprocess.run([kedro, "run", "--env", ENV, "--pipelines", "splitting"], cwd=project, check=True)
     read = pd.read_parquet
     folds = {n: read(data / "05_model_input" / "folds" / f"{n}.parquet") for n in ("gen_train", "rerank_gt")}
     folds |= {
@@ -63,7 +75,6 @@ def main() -> None:
         read(data / "03_primary" / "items.parquet"),
         read(data / "03_primary" / "interactions.parquet"),
     )
-    hidden = pd.read_csv(project / "hidden.csv")
 
     overrides = json.loads(args.overrides)
     name = overrides.pop("_block", "bert4rec_cloze")
