@@ -63,18 +63,15 @@ def main() -> None:
         project = prepare_project("gaps", raw, ENV, name=project.name)
         kedro = str(Path(sys.executable).with_name("kedro"))
         subprocess.run([kedro, "run", "--env", ENV, "--pipelines", "splitting"], cwd=project, check=True)
-    read = pd.read_parquet
-    folds = {n: read(data / "05_model_input" / "folds" / f"{n}.parquet") for n in ("gen_train", "rerank_gt")}
-    folds |= {
-        n: read(data / "05_model_input" / "folds" / f"{n}.parquet") for n in ("test_history", "test_gt")
+
+    def read(name: str) -> pd.DataFrame:
+        return pd.read_parquet(data / f"{name}.parquet")
+
+    folds = {
+        n: read(f"05_model_input/folds/{n}") for n in ("gen_train", "rerank_gt", "test_history", "test_gt")
     }
-    targets = {
-        w: read(data / "05_model_input" / "targets" / f"{w}.parquet") for w in ("rerank", "test", "final")
-    }
-    items, interactions = (
-        read(data / "03_primary" / "items.parquet"),
-        read(data / "03_primary" / "interactions.parquet"),
-    )
+    targets = {w: read(f"05_model_input/targets/{w}") for w in ("rerank", "test", "final")}
+    items, interactions = read("03_primary/items"), read("03_primary/interactions")
 
     overrides = json.loads(args.overrides)
     name = overrides.pop("_block", "bert4rec_cloze")

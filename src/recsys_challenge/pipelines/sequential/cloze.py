@@ -26,7 +26,7 @@ from . import batches
 from .backends import backend_for
 from .holes import unseen_top
 from .refitting import refit_members, starting, train_fixed
-from .sequences import training_windows
+from .sequences import training_windows, window_ends
 from .training import Member, SequentialModel, Start, early_stopped, fit_members
 
 # grid slots without a visible item: unknown; to be scored; to be scored at ``tail_weight`` (the open
@@ -62,12 +62,12 @@ def grids(history: pd.DataFrame, targets: pd.DataFrame | None, vocab: np.ndarray
 def scoring_windows(grid: np.ndarray, length: int) -> list[np.ndarray]:
     """Windows of ``length`` slots ending half a window apart from the grid's end (the oldest starts
     it); each target slot is scored in exactly one of them, the one that gives it the most context on
-    its shorter side (a grid's own ends count as whole context), and is a plain hole in the others."""
-    if len(grid) <= length:
-        return [grid]
-    ends = [*range(len(grid), length, -max(length // 2, 1)), length]
-    bounds = [(end - length, end) for end in ends]
+    its shorter side (a grid's own ends count as whole context), and is a plain hole in the others.
+    A grid without targets has no window."""
     targets = np.flatnonzero(grid <= TARGET)
+    if len(grid) <= length:
+        return [grid] if len(targets) else []
+    bounds = [(end - length, end) for end in window_ends(len(grid), length, max(length // 2, 1))]
     owner = np.full(len(targets), -1)
     context = np.full(len(targets), -1)
     whole = len(grid)  # more than any window's side
@@ -158,10 +158,9 @@ def _network_scores(
     rows, owners = [], []
     users = grid.index.to_numpy()
     for i, g in enumerate(grid):
-        for window in scoring_windows(g, length):
-            if (window <= TARGET).any():
-                rows.append(window)
-                owners.append(i)
+        windows = scoring_windows(g, length)
+        rows += windows
+        owners += [i] * len(windows)
     network = module._model
     was_training = network.training
     network.eval()

@@ -51,10 +51,14 @@ def training_windows(seqs: pd.Series, length: int, stride: int | None) -> pd.Ser
         raise ValueError(f"train_stride must be >= 1 or null, got {stride}")
     rows = []
     for seq in seqs:
-        # full windows ending above ``length``, then the oldest (or the whole sequence when short)
-        ends = [*range(len(seq), length, -int(stride)), min(len(seq), length)]
-        rows.extend(seq[max(end - length, 0) : end] for end in ends)
+        rows.extend(seq[max(end - length, 0) : end] for end in window_ends(len(seq), length, int(stride)))
     return pd.Series(rows, index=pd.RangeIndex(len(rows)), dtype=object)
+
+
+def window_ends(size: int, length: int, stride: int) -> list[int]:
+    """Where the windows of at most ``length`` slots over ``size`` end: full windows ``stride`` apart
+    from the end, then the oldest, which starts the sequence (the whole of it when short)."""
+    return [*range(size, length, -stride), min(size, length)]
 
 
 def training_sequences(train: pd.DataFrame, vocab: np.ndarray, cfg: dict[str, Any], window: int) -> pd.Series:
