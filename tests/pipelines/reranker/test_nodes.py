@@ -14,7 +14,6 @@ from recsys_challenge.pipelines.reranker.nodes import (
     add_labels,
     catboost_params,
     compare_models,
-    hidden_truth,
     rerank,
     reranker_mlflow_metrics,
     train_ranker,
@@ -74,27 +73,6 @@ def test_only_the_rerank_windows_truth_reaches_the_model():
     assert pipe.to_outputs("reranker.model").inputs() & truths == {"fold_rerank_gt@pandas"}
     (compare,) = [n for n in pipe.nodes if "reranker.comparison" in n.outputs]
     assert set(compare.inputs) & truths == {"fold_test_gt@pandas"}
-
-
-def test_the_final_labels_add_the_test_windows_events_only_at_the_windows_own_targets():
-    rerank_gt = pd.DataFrame({"user_id": [1, 2], "item_id": [10, 20], "position": [3, 5]})
-    # user 1's test events sit at a hole of the reranker window (4) and after its answered slots (9);
-    # user 2's repeats a reranker-window event at another position
-    test_gt = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [11, 12, 20], "position": [4, 9, 7]})
-    targets = pd.DataFrame({"user_id": [1, 1, 1, 2, 2], "position": [3, 4, 8, 5, 7], "weight": 1.0})
-    truth = hidden_truth(rerank_gt, test_gt, targets)
-    assert sorted(map(tuple, truth[["user_id", "item_id"]].to_numpy())) == [(1, 10), (1, 11), (2, 20)]
-    # next-item: the window answers only its own events, so the test window adds nothing
-    own = targets[targets["position"].isin([3, 5])]
-    assert sorted(map(tuple, hidden_truth(rerank_gt, test_gt, own).to_numpy())) == [(1, 10), (2, 20)]
-
-
-def test_the_test_windows_truth_reaches_only_the_submissions_model():
-    pipe = create_pipeline(("gen_a", "gen_b"))
-    truths = {f"{w.truth}@pandas" for w in WINDOWS.values() if w.truth}
-    assert pipe.to_outputs("reranker.model_final").inputs() & truths == truths
-    assert "targets_rerank" in pipe.to_outputs("reranker.model_final").inputs()
-    assert "fold_test_gt@pandas" not in pipe.to_outputs("reranker.candidates_test").inputs()
 
 
 def test_reranker_is_a_namespace_with_the_catalogs_dataset_names():

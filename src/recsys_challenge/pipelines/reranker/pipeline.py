@@ -13,7 +13,6 @@ from .nodes import (
     add_features,
     add_labels,
     compare_models,
-    hidden_truth,
     rerank,
     reranker_mlflow_metrics,
     train_final,
@@ -65,13 +64,9 @@ def template(generators: tuple[str, ...]) -> Pipeline:
             tags=["training"],
         ),
         Node(add_labels, ["dataset_test", TEST_TRUTH], "test_set", name="labels_test"),
-        # the submission's reranker: the reranker window also labelled with the test window's events
-        # at positions it answers (gaps), as that model is never scored on the test window
-        Node(hidden_truth, [LABELS, TEST_TRUTH, "targets_rerank"], "truth_final", name="truth_final"),
-        Node(add_labels, ["dataset_rerank", "truth_final"], "train_set_final", name="labels_final"),
         Node(
             train_final,
-            ["model", "train_set_final", "test_set", PARAMS],
+            ["model", "train_set", "test_set", PARAMS],
             "model_final",
             name="train_final",
             tags=["training"],
