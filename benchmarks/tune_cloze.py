@@ -31,11 +31,12 @@ from recsys_challenge.evaluation import ranking_metrics
 from recsys_challenge.pipelines.sequential.nodes import fit_generator, recommend, refit_or_reuse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_benchmark import prepare_project
+from run_benchmark import RESULTS as RESULTS_DIR
+from run_benchmark import WORK, prepare_project
 from run_gaps import ENV, competition_raw
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "cloze_tuning.jsonl"
+RESULTS = RESULTS_DIR / "cloze_tuning.jsonl"
 
 
 def block(env: str, name: str) -> dict:
@@ -56,11 +57,11 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
 
-    project = ROOT / "benchmarks" / ".work" / f"gaps_s{args.seed}"
+    project = WORK / f"gaps_s{args.seed}"  # run_gaps.py's scratch project of the draw
     data = project / "data"
     raw, hidden = competition_raw(args.seed)
     if not (data / "05_model_input" / "targets" / "final.parquet").exists():
-        project = prepare_project("gaps", raw, ENV, name=project.name)
+        prepare_project("gaps", raw, ENV, name=project.name)
         kedro = str(Path(sys.executable).with_name("kedro"))
         subprocess.run([kedro, "run", "--env", ENV, "--pipelines", "splitting"], cwd=project, check=True)
 
