@@ -60,6 +60,12 @@ def run_project(project: Path, env: str = "test") -> Path:
     return project
 
 
+@pytest.fixture(scope="session")
+def project_run(project_root, tmp_path_factory) -> Path:
+    """One uninterrupted ``kedro run --env test`` of a project copy, shared by the tests that read it."""
+    return run_project(copy_project(project_root, tmp_path_factory.mktemp("project")))
+
+
 def listening(port: int) -> bool:
     """Whether something accepts connections on loopback ``port``."""
     with socket.socket() as s:

@@ -21,7 +21,6 @@ from recsys_challenge.pipelines.classic import MODELS as CLASSIC
 from recsys_challenge.pipelines.covisitation import MODELS as COVISITATION
 from recsys_challenge.pipelines.sequential import MODELS as SEQUENTIAL
 from recsys_challenge.pipelines.submission.nodes import validate_submission
-from tests.conftest import copy_project, run_project
 
 pytestmark = pytest.mark.slow
 GENERATORS = SEQUENTIAL + CLASSIC + COVISITATION
@@ -29,11 +28,6 @@ GENERATORS = SEQUENTIAL + CLASSIC + COVISITATION
 # Measured on the sample: 0.087 vs 0.026-0.030 by chance (~3x; the best generator, itemknn, 0.073).
 # A reranker that ranks at random scores ~1x, one that ranks backwards ~0.1x.
 MIN_GAIN_OVER_CHANCE = 2.0
-
-
-@pytest.fixture(scope="module")
-def project_run(project_root, tmp_path_factory):
-    return run_project(copy_project(project_root, tmp_path_factory.mktemp("project")))
 
 
 def test_default_run_writes_a_valid_reranker_submission(project_run):
