@@ -5,6 +5,7 @@
     python benchmarks/run_whole.py sample_sequential --runner SequentialRunner
     python -m recsys_challenge.synthetic /tmp/ml1m --users 6040 --items 3706 --mean-events 148 --seed 7
     python benchmarks/run_whole.py competition --raw /tmp/ml1m --env competition
+    python benchmarks/run_whole.py competition_seq --raw /tmp/ml1m --env competition --pipelines sequential
 
 A scratch copy of the project (``benchmarks/.work/<name>``) gets the raw files and runs ``kedro run``
 (with ``--env``, ``--params`` and ``--runner`` when given); the RSS of the whole process tree (Python
@@ -114,6 +115,7 @@ def main() -> None:
     parser.add_argument("--env", default=None)
     parser.add_argument("--params", default=None)
     parser.add_argument("--runner", default=None, help="a Kedro runner, e.g. SequentialRunner")
+    parser.add_argument("--pipelines", default=None, help="the pipelines to run (default: everything)")
     args = parser.parse_args()
     commit = commit_label()  # the code copied now, whatever changes during the run
     project = prepare(args.name, Path(args.raw))
@@ -122,6 +124,7 @@ def main() -> None:
     command += ["--env", args.env] if args.env else []
     command += ["--params", args.params] if args.params else []
     command += ["--runner", args.runner] if args.runner else []
+    command += ["--pipelines", args.pipelines] if args.pipelines else []
     run = run_tracked(command, project, project / "run.log")
     spans = node_spans(project / "run.log")
     stages = stage_seconds(spans)

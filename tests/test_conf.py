@@ -56,3 +56,36 @@ def test_serial_collector_only_for_a_small_driver_heap(env):
     spark = loader["spark"]
     serial = "UseSerialGC" in str(spark.get("spark.driver.extraJavaOptions") or "")
     assert serial is (_mib(str(spark["spark.driver.memory"])) < 1024), env
+
+
+def _loader(env: str, **runtime_params) -> OmegaConfigLoader:
+    from recsys_challenge.settings import CONFIG_LOADER_ARGS
+
+    args = {**CONFIG_LOADER_ARGS, "default_run_env": env}
+    return OmegaConfigLoader(str(PROJECT_ROOT / "conf"), runtime_params=runtime_params, **args)
+
+
+def test_the_cluster_env_takes_its_master_and_driver_address_from_the_command_line():
+    spark = _loader("cluster")["spark"]
+    assert spark["spark.master"] == "yarn" and spark["spark.driver.host"] is None
+    given = _loader("cluster", spark_master="spark://head:7077", spark_driver_host="10.0.0.5")["spark"]
+    assert given["spark.master"] == "spark://head:7077"
+    assert given["spark.driver.host"] == "10.0.0.5"
+    assert given["spark.driver.bindAddress"] == "0.0.0.0"  # reachable from the executors
+
+
+@pytest.mark.parametrize("root", ["s3a://bucket/recsys", "hdfs://namenode:8020/user/me/recsys"])
+def test_data_root_moves_every_dataset_spark_reads_and_only_those(root):
+    """Executors read the ``@spark`` datasets; their ``@pandas`` twins are written to the same place."""
+    moved = _loader("cluster", data_root=root)["catalog"]
+    local = _loader("cluster")["catalog"]
+    spark = [name for name, entry in moved.items() if entry.get("type") == "spark.SparkDataset"]
+    assert {"interactions@spark", "fold_{name}@spark"} <= set(spark)
+    for name in spark:
+        assert moved[name]["filepath"].startswith(f"{root}/"), name
+        assert moved[name]["filepath"] == moved[name.replace("@spark", "@pandas")]["filepath"], name
+        assert local[name]["filepath"] == moved[name]["filepath"].replace(root, "data", 1), name
+    twins = {name.replace("@spark", "@pandas") for name in spark}
+    for name, entry in moved.items():
+        if name not in {*spark, *twins} and isinstance(entry, dict) and "filepath" in entry:
+            assert entry["filepath"] == local[name]["filepath"], name  # the rest stays on the driver

@@ -102,7 +102,15 @@ class SparkHooks:
         for key, value in self._conf.items():
             if value is not None:
                 builder = builder.config(key, str(value))
-        logger.info("Starting Spark (%s)", self._conf.get("spark.master", "default master"))
+        master = str(self._conf.get("spark.master", "local[*]"))
+        logger.info("Starting Spark (%s)", master)
+        if not master.startswith("local") and self._conf.get("spark.driver.host") is None:
+            logger.warning(
+                "Spark master %s with no spark.driver.host: the driver advertises SPARK_LOCAL_IP (%s), which "
+                "executors on other machines cannot reach; pass --params spark_driver_host=<this host>",
+                master,
+                os.environ.get("SPARK_LOCAL_IP", "its hostname"),
+            )
         self._session = builder.getOrCreate()
         self._session.sparkContext.setLogLevel("ERROR")
         State(self._session)

@@ -22,7 +22,7 @@ from lightning.pytorch.callbacks import Callback
 from recsys_challenge.core import ITEM, POSITION, QUERY, ranked
 from recsys_challenge.evaluation import ranking_metrics
 
-from . import batches
+from . import batches, placement
 from .backends import backend_for
 from .holes import unseen_top
 from .refitting import refit_members, starting, train_fixed
@@ -161,10 +161,10 @@ def _network_scores(
         windows = scoring_windows(g, length)
         rows += windows
         owners += [i] * len(windows)
-    network = module._model
+    device = placement.device(cfg)
+    network = placement.on(module._model, device)
     was_training = network.training
     network.eval()
-    device = next(network.parameters()).device
     totals = None
     counts = torch.zeros(len(users))
     dataset = GridDataset(rows, np.asarray(owners), length, 0.0, None)
@@ -295,5 +295,5 @@ def recommend(
     model: SequentialModel, history: pd.DataFrame, targets: pd.DataFrame, k: int, cfg: dict[str, Any]
 ) -> pd.DataFrame:
     """Top-``k`` unseen items per user with a target: members' mean probability over its target slots."""
-    config = {**model.config, "n_items": len(model.vocab)}
+    config = {**placement.placed(model.config, cfg), "n_items": len(model.vocab)}
     return top_items([m.module for m in model.members], history, targets, model.vocab, k, config)

@@ -27,7 +27,7 @@ from lightning.pytorch.callbacks import Callback
 from recsys_challenge.core import ITEM, ORDER, POSITION, QUERY, ranked, setting
 from recsys_challenge.evaluation import ranking_metrics
 
-from . import directions
+from . import directions, placement
 
 if TYPE_CHECKING:
     from .training import SequentialModel
@@ -137,7 +137,8 @@ def _sums(
     """Per user of ``query``: the weighted sum of the softmax after each target's left neighbour, and
     the sum of the weights."""
     length, batch = int(cfg["max_seq_len"]), int(cfg["batch_size"])
-    network = copy.deepcopy(module.model).cpu().eval()
+    where = placement.device(cfg)
+    network = copy.deepcopy(module.model).to(where).eval()
     reads, slots = query.reads, query.slots
     bounds = np.searchsorted(reads["slot"].to_numpy(), np.arange(0, len(slots) + batch, batch))
     totals = torch.zeros(len(query.users), n_items)
@@ -146,14 +147,14 @@ def _sums(
         part = slots.iloc[first : first + batch]
         inputs, mask = _window_inputs((query.flat, query.starts), part, query.users, length, n_items)
         width = int(mask.sum(dim=1).max())  # left padding can go: positions count from the right
-        hidden = network.body({ITEM: inputs[:, -width:]}, mask[:, -width:])
+        hidden = network.body({ITEM: inputs[:, -width:].to(where)}, mask[:, -width:].to(where))
         here = reads.iloc[bounds[i] : bounds[i + 1]]
         states = hidden[
-            torch.as_tensor(here["slot"].to_numpy() - first),
-            torch.as_tensor(here["offset"].to_numpy() - (length - width)),
+            torch.as_tensor(here["slot"].to_numpy() - first, device=where),
+            torch.as_tensor(here["offset"].to_numpy() - (length - width), device=where),
         ]
         weight = torch.as_tensor(here["weight"].to_numpy())
-        probs = torch.softmax(network.get_logits(states)[:, :n_items].float(), dim=-1)
+        probs = torch.softmax(network.get_logits(states)[:, :n_items].float(), dim=-1).cpu()
         rows = torch.as_tensor(here["row"].to_numpy())
         totals.index_add_(0, rows, probs * weight.unsqueeze(1))
         counts.index_add_(0, rows, weight)
@@ -209,7 +210,8 @@ def recommend(
     members' softmax, forward members after each target's left neighbour, backward members
     (``directions``) after its right one on the mirrored sequence (a target read from both sides gets the
     mean of the two); batched as ``cfg`` says."""
-    config = {**model.config, "batch_size": cfg.get("batch_size", model.config["batch_size"])}
+    config = placement.placed(model.config, cfg)
+    config["batch_size"] = cfg.get("batch_size", model.config["batch_size"])
     length, n_items = int(config["max_seq_len"]), len(model.vocab)
     readings = directions.parts(model)
     targets = directions.shared(history, targets, len(readings))

@@ -15,6 +15,7 @@ from recsys_challenge.core import ITEM, QUERY, ranked
 
 from . import directions
 from .backends import Feed, backend_for
+from .placement import placed
 from .sequences import user_sequences
 from .training import SequentialModel, trainer
 
@@ -62,8 +63,7 @@ def top_items(
     model: SequentialModel, module: lightning.LightningModule, seqs: pd.Series, k: int, cfg: dict[str, Any]
 ) -> pd.DataFrame:
     """One network's top-``k`` unseen items per user of ``seqs`` (raw item ids, float32 scores)."""
-    placement = {key: cfg[key] for key in ("accelerator", "devices") if key in cfg}
-    config = {**model.config, **placement, "progress_bar": False}
+    config = {**placed(model.config, cfg), "progress_bar": False}
     backend = backend_for(config, len(model.vocab))
     callback = backend.top_items_callback(k, seqs)
     with tempfile.TemporaryDirectory() as tmp:

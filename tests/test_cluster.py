@@ -1,0 +1,137 @@
+"""The classic generators on a real Spark cluster: a standalone master and worker started from the
+installed pyspark, ``kedro run --env cluster`` against them, candidates compared with ``local[*]``'s."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyspark
+import pytest
+
+from recsys_challenge.core import KEY
+from recsys_challenge.pipelines.classic import MODELS
+from tests.conftest import ServerGroup, copy_project, listening
+
+pytestmark = pytest.mark.slow
+KEDRO = str(Path(sys.executable).parent / "kedro")
+SPARK_CLASS = str(Path(pyspark.__file__).parent / "bin" / "spark-class")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, what: str, log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what} within {timeout} s:\n{log.read_text()[-3000:]}"
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A standalone master and one worker on loopback, each in its own process group; both groups are
+    gone, and their ports closed, after the module's tests."""
+    logs = tmp_path_factory.mktemp("spark_cluster")
+    master_port, master_ui, worker_ui = free_port(), free_port(), free_port()
+    url = f"spark://127.0.0.1:{master_port}"
+    # no REST submission server: it would listen on a fixed port (6066)
+    env = {
+        **os.environ,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false",
+    }
+    master_args = ["--host", "127.0.0.1", "--port", str(master_port), "--webui-port", str(master_ui)]
+    master = ServerGroup(
+        [SPARK_CLASS, "org.apache.spark.deploy.master.Master", *master_args],
+        cwd=logs,
+        log=logs / "master.log",
+        env=env,
+    )
+    groups = [master]
+    try:
+        wait_for(lambda: listening(master_port), "no master listening", logs / "master.log")
+        # what conf/cluster/spark.yml asks of one executor; the JVM takes only the memory it uses
+        worker_args = [
+            "--host",
+            "127.0.0.1",
+            "--cores",
+            "4",
+            "--memory",
+            "16g",
+            "--webui-port",
+            str(worker_ui),
+        ]
+        worker = ServerGroup(
+            [
+                SPARK_CLASS,
+                "org.apache.spark.deploy.worker.Worker",
+                url,
+                *worker_args,
+                "--work-dir",
+                str(logs / "work"),
+            ],
+            cwd=logs,
+            log=logs / "worker.log",
+            env=env,
+        )
+        groups.append(worker)
+        registered = lambda: "Registering worker" in (logs / "master.log").read_text()  # noqa: E731
+        wait_for(registered, "no worker registered", logs / "master.log")
+        yield url, logs
+    finally:
+        for group in reversed(groups):
+            group.stop()
+    assert not [g for g in groups if g.members()]
+    assert not any(listening(p) for p in (master_port, master_ui, worker_ui))
+
+
+def run_classic(project: Path, log: Path, master: str) -> None:
+    """``kedro run --env cluster --pipelines classic`` against ``master``, the driver on loopback."""
+    params = f"spark_master={master},spark_driver_host=127.0.0.1,spark_driver_bind_address=127.0.0.1"
+    with log.open("w") as out:
+        proc = subprocess.run(
+            [KEDRO, "run", "--env", "cluster", "--pipelines", "classic", "--params", params],
+            cwd=project,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            timeout=900,  # an application the cluster cannot place waits forever
+        )
+    assert proc.returncode == 0, log.read_text()[-3000:]
+
+
+def candidates(project: Path) -> dict[str, pd.DataFrame]:
+    out = project / "data" / "07_model_output"
+    return {
+        f"{model}/{window}": pd.read_parquet(out / model / f"candidates_{window}.parquet")
+        for model in MODELS
+        for window in ("rerank", "test", "final")
+    }
+
+
+def test_classic_generators_on_a_standalone_cluster_match_local(cluster, project_root, tmp_path_factory):
+    url, logs = cluster
+    on_cluster = copy_project(project_root, tmp_path_factory.mktemp("on_cluster"))
+    local = copy_project(project_root, tmp_path_factory.mktemp("on_local"))
+    run_classic(on_cluster, logs / "kedro_cluster.log", url)
+    run_classic(local, logs / "kedro_local.log", "local[2]")
+
+    # the executors did the work: the worker ran one application whose executor finished tasks
+    (app,) = (logs / "work").iterdir()
+    executor_logs = "".join(p.read_text() for p in app.glob("*/stderr"))
+    assert executor_logs.count("Finished task") > 100, executor_logs[-2000:]
+
+    for name, local_top in candidates(local).items():
+        cluster_top = candidates(on_cluster)[name]
+        assert len(cluster_top) == len(local_top), name
+        pd.testing.assert_frame_equal(cluster_top[KEY], local_top[KEY], obj=name)
+        pd.testing.assert_series_equal(cluster_top["score"], local_top["score"], rtol=1e-5, obj=name)
