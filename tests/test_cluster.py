@@ -14,7 +14,6 @@ import pandas as pd
 import pyspark
 import pytest
 
-from recsys_challenge.core import KEY
 from recsys_challenge.pipelines.classic import MODELS
 from tests.conftest import ServerGroup, copy_project, listening
 
@@ -125,13 +124,13 @@ def test_classic_generators_on_a_standalone_cluster_match_local(cluster, project
     run_classic(on_cluster, logs / "kedro_cluster.log", url)
     run_classic(local, logs / "kedro_local.log", "local[2]")
 
-    # the executors did the work: the worker ran one application whose executor finished tasks
+    # the executors did the work: the worker ran one application whose executor finished the tasks, RePlay's
+    # pandas UDFs (SLIM) among them, in Python workers beside it
     (app,) = (logs / "work").iterdir()
     executor_logs = "".join(p.read_text() for p in app.glob("*/stderr"))
-    assert executor_logs.count("Finished task") > 100, executor_logs[-2000:]
+    assert executor_logs.count("Finished task") > 1000, executor_logs[-2000:]
+    assert "Starting Python task execution" in executor_logs
 
+    # the same candidates to the bit: RePlay's models here are deterministic and ties rank by item id
     for name, local_top in candidates(local).items():
-        cluster_top = candidates(on_cluster)[name]
-        assert len(cluster_top) == len(local_top), name
-        pd.testing.assert_frame_equal(cluster_top[KEY], local_top[KEY], obj=name)
-        pd.testing.assert_series_equal(cluster_top["score"], local_top["score"], rtol=1e-5, obj=name)
+        pd.testing.assert_frame_equal(candidates(on_cluster)[name], local_top, obj=name)
