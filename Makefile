@@ -46,8 +46,15 @@ STOPPED_WITH_MAKE = & pid=$$!; trap 'kill -TERM -'$$pid' 2>/dev/null; wait '$$pi
 viz: setup
 	setsid $(BIN)/kedro viz run --no-browser --host 127.0.0.1 $(STOPPED_WITH_MAKE)
 
+# `mlflow ui` through recsys_challenge.mlflow_ui, which becomes it (same process, same group) and prints
+# the URL of the project's runs table once the server listens: MLflow 3 would open the experiment on its
+# GenAI overview. Without a logged experiment it says to `kedro run` first and starts nothing.
+MLFLOW_STORE ?= sqlite:///mlflow.db
+MLFLOW_PORT ?= 5000
+
 mlflow-ui: setup
-	setsid $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 $(STOPPED_WITH_MAKE)
+	setsid $(BIN)/python -m recsys_challenge.mlflow_ui --backend-store-uri $(MLFLOW_STORE) --host 127.0.0.1 \
+		--port $(MLFLOW_PORT) $(STOPPED_WITH_MAKE)
 
 benchmark: setup
 	$(BIN)/python benchmarks/run_benchmark.py $(BENCH_ARGS)

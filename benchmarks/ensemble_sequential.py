@@ -4,22 +4,22 @@
 
 Each name is a top-100 file written by ``tune_sequential.py`` under
 ``benchmarks/.work/<protocol>/tuning/``; they are averaged as the pipeline's ``ensemble`` does
-(``inference.mean_probabilities``).
+(``inference.mean_probabilities``) and scored on the test window's truth, read through the scratch
+project's catalog.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import pandas as pd
+from common import WORK, tuning_file
+from project import load
 
 from recsys_challenge.core import ranked
 from recsys_challenge.evaluation import ranking_metrics
 from recsys_challenge.pipelines.sequential.inference import mean_probabilities
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -27,9 +27,8 @@ def main() -> None:
     parser.add_argument("names", nargs="+")
     parser.add_argument("--protocol", default="loo")
     args = parser.parse_args()
-    work = ROOT / "benchmarks" / ".work" / args.protocol
-    truth = pd.read_parquet(work / "data" / "05_model_input" / "folds" / "test_gt.parquet")
-    runs = [pd.read_parquet(work / "tuning" / f"{n}.parquet") for n in args.names]
+    truth = load(WORK / args.protocol, "fold_test_gt@pandas")["fold_test_gt@pandas"]
+    runs = [pd.read_parquet(tuning_file(args.protocol, n)) for n in args.names]
     for name, run in zip(args.names, runs, strict=True):
         m = ranking_metrics(run, truth, [10])
         print(name, round(m["ndcg_10"], 4), round(m["recall_10"], 4))

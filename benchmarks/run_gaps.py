@@ -14,24 +14,21 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pandas as pd
-import psutil
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_benchmark import (
+from collect import collect, run_section
+from common import (
     RESULTS,
     WORK,
-    collect,
     commit_label,
+    kedro_executable,
+    machine,
     markdown_table,
     movielens,
-    prepare_project,
-    run_section,
     run_tracked,
 )
+from project import prepare_project, session
 
 from recsys_challenge.evaluation import score_submission
 from recsys_challenge.synthetic import hide_events
@@ -42,7 +39,7 @@ ENV = "benchmark_gaps"
 
 def competition_raw(seed: int) -> tuple[Path, pd.DataFrame]:
     """MovieLens-100k with a seeded 10.6% of its events hidden at their order index."""
-    source = movielens(WORK / "ml100k_raw")
+    source = movielens()
     raw = WORK / f"gaps_raw_s{seed}"
     raw.mkdir(parents=True, exist_ok=True)
     visible, hidden = hide_events(pd.read_csv(source / "events.csv"), HIDDEN, seed)
@@ -52,6 +49,17 @@ def competition_raw(seed: int) -> tuple[Path, pd.DataFrame]:
     return raw, hidden
 
 
+def score_hidden(project: Path, models: list[dict], hidden: pd.DataFrame) -> None:
+    """Each model's submission, read through ``project``'s catalog, scored on the hidden events."""
+    with session(project, ENV) as kedro:
+        catalog = kedro.load_context().catalog
+        for row in models:
+            name = "reranker" if row["model"].startswith("reranker") else row["model"]
+            if catalog.exists(f"{name}.submission"):
+                scores = score_submission(catalog.load(f"{name}.submission"), hidden, [10])
+                row["hidden_ndcg_10"], row["hidden_recall_10"] = scores["ndcg_10"], scores["recall_10"]
+
+
 def run_seed(seed: int, score_only: bool = False) -> dict:
     raw, hidden = competition_raw(seed)
     if score_only:  # an existing run (e.g. finished with --from-nodes): no wall time or RSS recorded
@@ -59,17 +67,10 @@ def run_seed(seed: int, score_only: bool = False) -> dict:
     else:
         run_commit = commit_label()
         project = prepare_project("gaps", raw, ENV, name=f"gaps_s{seed}")
-        kedro = str(Path(sys.executable).with_name("kedro"))
-        run = run_tracked([kedro, "run", "--env", ENV], project, project / "run.log")
+        run = run_tracked([kedro_executable(), "run", "--env", ENV], project, project / "run.log")
         run["commit"] = run_commit
-    models = collect(project)
-    out = project / "data" / "07_model_output"
-    for row in models:
-        name = "reranker" if row["model"].startswith("reranker") else row["model"]
-        submission = out / name / "submission.csv"
-        if submission.exists():
-            scores = score_submission(pd.read_csv(submission), hidden, [10])
-            row["hidden_ndcg_10"], row["hidden_recall_10"] = scores["ndcg_10"], scores["recall_10"]
+    models = collect(project, "__default__", ENV)
+    score_hidden(project, models, hidden)
     return {"command": f"kedro run --env {ENV}", "seed": seed, **run, "models": models}
 
 
@@ -92,11 +93,10 @@ def write(runs: dict[str, dict]) -> Path:
     table = summary(runs)
     ranks = table[["hidden_ndcg_10", "test_ndcg_10"]].rank(ascending=False)
     agreement = ranks["hidden_ndcg_10"].corr(ranks["test_ndcg_10"], method="spearman")
-    machine = f"{psutil.cpu_count()} CPU cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM"
     md = [
         "# Benchmark: MovieLens-100k in the competition's form (protocol `gaps`)",
         "",
-        f"Machine: {machine}, CPU only. Each seed hides a random {HIDDEN:.1%} of every user's events at "
+        f"Machine: {machine()}, CPU only. Each seed hides a random {HIDDEN:.1%} of every user's events at "
         "their order index (`synthetic.hide_events`); the pipeline runs on the rest with "
         f"`kedro run --env {ENV}` (splitting protocol auto, so gaps). `hidden_ndcg_10`: each model's "
         "submission (10 unseen items per user) scored on the hidden events, the competition's task; "

@@ -21,13 +21,11 @@ import json
 import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_benchmark import RESULTS, ROOT, WORK, commit_label, markdown_table, run_tracked, scratch_copy
+from common import RESULTS, WORK, commit_label, kedro_executable, markdown_table, run_tracked
+from project import raw_folder, scratch_copy
 
 STAMP = re.compile(r"^\[(\d\d/\d\d/\d\d \d\d:\d\d:\d\d)\]")
 # "Running node: fit: fit_generator([...]) -> [sasrec.model;...]": the stage is the first output's namespace
@@ -73,10 +71,10 @@ def stages_at(spans: list[tuple[str, pd.Timestamp, pd.Timestamp]], moment: float
     return sorted({stage for stage, start, end in spans if start <= when <= end})
 
 
-def prepare(name: str, raw: Path) -> Path:
+def prepare(name: str, raw: Path, env: str | None) -> Path:
     """A fresh scratch project: nothing of an earlier run (MLflow store, logs) stays."""
     shutil.rmtree(WORK / name, ignore_errors=True)
-    return scratch_copy(WORK / name, raw)
+    return scratch_copy(WORK / name, raw, env)
 
 
 def write_results(rows: list[dict]) -> None:
@@ -106,32 +104,40 @@ def write_results(rows: list[dict]) -> None:
     (RESULTS / "whole_runs.md").write_text("\n".join(lines) + "\n")
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("name")
-    parser.add_argument("--raw", default=str(ROOT / "data" / "01_raw"))
+    parser.add_argument("--raw", default=None, help="the raw files' folder (default: the shipped sample)")
     parser.add_argument("--env", default=None)
     parser.add_argument("--params", default=None)
     parser.add_argument("--runner", default=None, help="a Kedro runner, e.g. SequentialRunner")
     parser.add_argument("--pipelines", default=None, help="the pipelines to run (default: everything)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def command(args: argparse.Namespace) -> list[str]:
+    """``kedro run`` with the options given."""
+    options = {"--env": args.env, "--params": args.params, "--runner": args.runner}
+    options["--pipelines"] = args.pipelines
+    return [kedro_executable(), "run", *(x for k, v in options.items() if v for x in (k, v))]
+
+
+def main() -> None:
+    args = arguments()
     commit = commit_label()  # the code copied now, whatever changes during the run
-    project = prepare(args.name, Path(args.raw))
+    raw = Path(args.raw) if args.raw else raw_folder()
+    project = prepare(args.name, raw, args.env)
     os.environ["COLUMNS"] = "250"  # the run log's lines unwrapped: node names stay whole
-    command = [str(Path(sys.executable).with_name("kedro")), "run"]
-    command += ["--env", args.env] if args.env else []
-    command += ["--params", args.params] if args.params else []
-    command += ["--runner", args.runner] if args.runner else []
-    command += ["--pipelines", args.pipelines] if args.pipelines else []
-    run = run_tracked(command, project, project / "run.log")
+    cmd = command(args)
+    run = run_tracked(cmd, project, project / "run.log")
     spans = node_spans(project / "run.log")
     stages = stage_seconds(spans)
     row = {
         "name": args.name,
-        "command": " ".join(["kedro run", *command[2:]]),
-        "raw": str(args.raw),
+        "command": " ".join(["kedro run", *cmd[2:]]),
+        "raw": str(raw),
         "commit": commit,
         "wall_min": round(run["wall_s"] / 60, 2),
         "peak_rss_gib": round(run["peak_rss_gib"], 2),

@@ -8,8 +8,11 @@ One process, one configuration at a time, modes interleaved per seed so machine 
 ``batching: full`` (plain RePlay: every row padded to ``max_seq_len``), ``trimmed`` (a batch cut to its
 longest row) and ``bucketed`` (rows of similar length share a batch, then cut). SASRec runs at RePlay's
 reference configuration (``max_seq_len`` 200) on MovieLens-100k leave-one-out; the cloze BERT4Rec on the
-competition-form folds. Each fit trains ``--epochs`` epochs with validation every epoch (no early stop),
-so the last validation NDCG@10 is comparable across modes. Results: ``benchmarks/results/speed.md``.
+competition-form folds. Each fit is the model's ``fit`` node run through a KedroSession on the scratch
+project (conf/base: its conf/local is empty), the mode's settings passed as runtime parameters; it
+trains ``--epochs`` epochs with validation every epoch (no early stop), so the last validation NDCG@10
+is comparable across modes, and its ``train_history`` is read from the catalog. Results:
+``benchmarks/results/speed.md``.
 
 ``--modes`` picks among ``MODES`` (the first is the reference of every speedup) and ``--name`` the
 results file, e.g. attention without dropout (torch's fused CPU kernel) beside the batchings:
@@ -24,22 +27,13 @@ import argparse
 import json
 import logging
 import platform
-import sys
 from pathlib import Path
 
 import pandas as pd
 import torch
-import yaml
+from common import RESULTS, WORK, commit_label, markdown_table
+from project import load, refresh, run_nodes
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_benchmark import commit_label, markdown_table
-
-from recsys_challenge.pipelines.sequential import cloze, training
-from recsys_challenge.pipelines.sequential.sequences import item_vocabulary
-
-ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "benchmarks" / ".work"
-RESULTS = ROOT / "benchmarks" / "results"
 # a mode's name -> its overrides
 MODES = {
     "full": {"batching": "full"},
@@ -48,31 +42,20 @@ MODES = {
     # torch's fused CPU attention needs no dropout on the attention weights (the other dropouts stay)
     "bucketed_attention_dropout_0": {"batching": "bucketed", "attention_dropout": 0.0},
 }
-MODELS = {  # name -> (parameter block, scratch project, overrides)
-    "sasrec": ("sasrec", "loo", {"max_seq_len": 200}),
-    "bert4rec_cloze": ("bert4rec_cloze", "gaps_s0", {}),
+MODELS = {  # model (its namespace and parameter block) -> (scratch project, overrides)
+    "sasrec": ("loo", {"max_seq_len": 200}),
+    "bert4rec_cloze": ("gaps_s0", {}),
 }
 
 
-def folds(project: str) -> dict[str, pd.DataFrame]:
-    data = WORK / project / "data"
-    out = {
-        n: pd.read_parquet(data / "05_model_input" / "folds" / f"{n}.parquet")
-        for n in ("gen_train", "rerank_gt")
-    }
-    out["items"] = pd.read_parquet(data / "03_primary" / "items.parquet")
-    out["interactions"] = pd.read_parquet(data / "03_primary" / "interactions.parquet")
-    return out
-
-
-def run(model: str, mode: str, seed: int, epochs: int, data: dict[str, pd.DataFrame]) -> dict:
-    block, _, overrides = MODELS[model]
-    params = yaml.safe_load((ROOT / "conf" / "base" / "parameters_sequential.yml").read_text())
-    cfg = {**params[block], **overrides, **MODES[mode], "seed": seed, "epochs": epochs}
-    cfg.update(patience=epochs, progress_bar=False)
-    vocab = item_vocabulary(data["items"], data["interactions"])
-    trainer = cloze if cfg.get("task") == "cloze" else training
-    history = trainer.fit(data["gen_train"], data["rerank_gt"], vocab, cfg).history
+def run(model: str, mode: str, seed: int, epochs: int) -> dict:
+    """One fit of ``model`` (its ``fit`` node, in a KedroSession on its scratch project, conf/base with
+    the mode's overrides) and its seconds per epoch and validation NDCG@10."""
+    project, overrides = MODELS[model]
+    settings = {**overrides, **MODES[mode], "seed": seed, "epochs": epochs}
+    settings.update(patience=epochs, progress_bar=False)
+    run_nodes(WORK / project, model, [f"{model}.fit"], params={model: settings})
+    history = load(WORK / project, f"{model}.train_history")[f"{model}.train_history"]
     return {
         "model": model,
         "batching": mode,
@@ -130,10 +113,10 @@ def main() -> None:
     )
     rows = []
     for model in args.models.split(","):
-        data = folds(MODELS[model][1])
+        refresh(WORK / MODELS[model][0])  # this checkout's conf and code, the folds it has
         for seed in (int(s) for s in args.seeds.split(",")):
             for mode in args.modes.split(","):
-                rows.append(run(model, mode, seed, args.epochs, data))
+                rows.append(run(model, mode, seed, args.epochs))
                 print(json.dumps(rows[-1]), flush=True)
                 write(rows, command, args.name)
     print(write(rows, command, args.name).read_text())

@@ -2,14 +2,15 @@
 
     python benchmarks/tune_cloze.py NAME '{"max_seq_len": 50, "train_stride": 25}' --seed 0
 
-The first call for a draw makes its folds (``run_gaps.py``'s scratch project ``gaps_s<seed>``, then
-``kedro run --env benchmark_gaps --pipelines splitting``); a project left by ``run_gaps.py`` is reused.
+The first call for a draw makes its folds (``run_gaps.py``'s scratch project ``gaps_s<seed>``, then the
+``splitting`` pipeline with ``--env benchmark_gaps``); a project left by ``run_gaps.py`` is reused.
 
-Runs the pipeline's own nodes of one sequential namespace as ``kedro run`` chains them: ``fit_generator``
-on ``gen_train`` (early-stopped on the reranker window's holes), ``refit_or_reuse`` and ``recommend`` for
-the test window (scored on ``test_gt``) and for the final window, whose candidates are scored on the
-draw's hidden events (the competition's task). The configuration is conf/base's ``bert4rec_cloze`` block,
-conf/benchmark_gaps' over it, then the JSON overrides (``"_block"`` picks another block, e.g. ``sasrec``).
+Runs the pipeline's own nodes of one sequential namespace through KedroSessions on that project, as
+``kedro run`` chains them: ``fit`` on ``gen_train`` (early-stopped on the reranker window's holes),
+``refit_test`` and ``candidates_test`` for the test window (scored on ``test_gt``), then ``refit_final``
+and ``candidates_final``, whose candidates are scored on the draw's hidden events (the competition's
+task). The configuration is conf/base's ``bert4rec_cloze`` block, conf/benchmark_gaps' over it, then the
+JSON overrides as runtime parameters (``"_block"`` picks another namespace, e.g. ``sasrec``).
 Each result is appended to ``benchmarks/results/cloze_tuning.jsonl``.
 """
 
@@ -18,31 +19,47 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import subprocess
-import sys
-import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
-import yaml
-
-from recsys_challenge.evaluation import ranking_metrics
-from recsys_challenge.pipelines.sequential.nodes import fit_generator, recommend, refit_or_reuse
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_benchmark import RESULTS as RESULTS_DIR
-from run_benchmark import WORK, prepare_project
+from common import RESULTS, WORK
+from project import load, missing, prepare_project, refresh, run_nodes
 from run_gaps import ENV, competition_raw
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = RESULTS_DIR / "cloze_tuning.jsonl"
+from recsys_challenge.evaluation import ranking_metrics
+
+Params = dict[str, Any]
 
 
-def block(env: str, name: str) -> dict:
-    """The ``name`` block of ``conf/<env>/parameters_sequential.yml`` (empty where the env has none)."""
-    path = ROOT / "conf" / env / "parameters_sequential.yml"
-    return (yaml.safe_load(path.read_text()) or {}).get(name, {}) if path.exists() else {}
+def draw_project(seed: int, raw: Path) -> Path:
+    """``run_gaps.py``'s scratch project of the draw, split (made and split here if it has no targets)."""
+    project = WORK / f"gaps_s{seed}"
+    if missing(project, ["targets_final"], ENV):
+        prepare_project("gaps", raw, ENV, name=project.name)
+        run_nodes(project, "splitting", env=ENV)
+    return refresh(project)
+
+
+def fit(project: Path, block: str, params: Params) -> dict[str, Any]:
+    """The namespace's ``fit`` node: seconds, epochs run, best epoch, best validation NDCG@10."""
+    seconds = run_nodes(project, block, [f"{block}.fit"], ENV, params)
+    history = load(project, f"{block}.train_history", env=ENV)[f"{block}.train_history"]
+    return {
+        "fit_s": round(seconds),
+        "epochs_run": len(history),
+        "best_epoch": int(history["best_epoch"].iloc[0]),
+        "val_ndcg_10": round(float(history["ndcg@10"].max()), 4),
+    }
+
+
+def window(project: Path, block: str, params: Params, name: str, truth: pd.DataFrame) -> tuple[int, float]:
+    """Refit (or reuse) and candidates for window ``name``: their seconds and NDCG@10 on ``truth``."""
+    nodes = [f"{block}.refit_{name}", f"{block}.candidates_{name}"]
+    seconds = run_nodes(project, block, nodes, ENV, params)
+    top = load(project, f"{block}.candidates_{name}", env=ENV)[f"{block}.candidates_{name}"]
+    return round(seconds), round(ranking_metrics(top, truth, [10])["ndcg_10"], 4)
 
 
 def main() -> None:
@@ -57,41 +74,18 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
 
-    project = WORK / f"gaps_s{args.seed}"  # run_gaps.py's scratch project of the draw
-    data = project / "data"
     raw, hidden = competition_raw(args.seed)
-    if not (data / "05_model_input" / "targets" / "final.parquet").exists():
-        prepare_project("gaps", raw, ENV, name=project.name)
-        kedro = str(Path(sys.executable).with_name("kedro"))
-        subprocess.run([kedro, "run", "--env", ENV, "--pipelines", "splitting"], cwd=project, check=True)
-
-    def read(name: str) -> pd.DataFrame:
-        return pd.read_parquet(data / f"{name}.parquet")
-
-    folds = {
-        n: read(f"05_model_input/folds/{n}") for n in ("gen_train", "rerank_gt", "test_history", "test_gt")
-    }
-    targets = {w: read(f"05_model_input/targets/{w}") for w in ("rerank", "test", "final")}
-    items, interactions = read("03_primary/items"), read("03_primary/interactions")
-
+    project = draw_project(args.seed, raw)
     overrides = json.loads(args.overrides)
-    name = overrides.pop("_block", "bert4rec_cloze")
-    cfg = {**block("base", name), **block("benchmark_gaps", name), **overrides}
-    result = {"name": args.name, "seed": args.seed, "block": name, "overrides": overrides}
-    start = time.perf_counter()
-    model, history = fit_generator(folds["gen_train"], folds["rerank_gt"], items, interactions, cfg)
-    result |= {"fit_s": round(time.perf_counter() - start), "epochs_run": len(history)}
-    result |= {"best_epoch": int(model.epochs), "val_ndcg_10": round(float(history["ndcg@10"].max()), 4)}
-    for window, past, truth in (("test", "test_history", folds["test_gt"]), ("final", None, hidden)):
-        begin = time.perf_counter()
-        history_w = folds[past] if past else interactions
-        model = refit_or_reuse(model, history_w, cfg, window)
-        top = recommend(model, history_w, targets[window], cfg)
-        result[f"{window}_s"] = round(time.perf_counter() - begin)
-        label = "test" if past else "hidden"
-        result[f"{label}_ndcg_10"] = round(ranking_metrics(top, truth, [10])["ndcg_10"], 4)
+    block = overrides.pop("_block", "bert4rec_cloze")
+    params = {block: overrides}
+    result = {"name": args.name, "seed": args.seed, "block": block, "overrides": overrides}
+    result |= fit(project, block, params)
+    test_gt = load(project, "fold_test_gt@pandas", env=ENV)["fold_test_gt@pandas"]
+    result["test_s"], result["test_ndcg_10"] = window(project, block, params, "test", test_gt)
+    result["final_s"], result["hidden_ndcg_10"] = window(project, block, params, "final", hidden)
     print(json.dumps(result), flush=True)
-    with RESULTS.open("a") as out:
+    with (RESULTS / "cloze_tuning.jsonl").open("a") as out:
         out.write(json.dumps(result) + "\n")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -70,6 +71,34 @@ def listening(port: int) -> bool:
     """Whether something accepts connections on loopback ``port``."""
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_port() -> int:
+    """A free loopback port below 49152: kedro viz refuses ports in the ephemeral range."""
+    for port in random.Random(os.getpid() + time.monotonic_ns()).sample(range(20000, 40000), 200):
+        if not listening(port):
+            return port
+    raise RuntimeError("no free port in 20000-40000")
+
+
+# headless Chromium as the UI checks drive it (kedro-viz, the MLflow UI): a fresh profile per call
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1600,1000",
+    "--virtual-time-budget=20000",
+]
+
+
+def chromium() -> str | None:
+    """The Chromium executable (Debian's ``chromium``; .ci/run installs it), ``None`` without one."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 class ServerGroup:
@@ -167,13 +196,17 @@ def pandas_inputs(pipeline: Pipeline, data: dict) -> dict:
 
 
 def parameter_inputs(pipeline: Pipeline, params: dict) -> dict:
-    """Every ``params:a.b`` input of ``pipeline``, looked up in ``params``."""
+    """Every ``params:a.b`` input of ``pipeline``, looked up in ``params`` as Kedro validated them: a
+    block a node types as a settings model is that object, as in ``kedro run``."""
+    from kedro.validation.parameter_validator import ParameterValidator
+
+    params = ParameterValidator({"pipeline": pipeline}).validate_raw_params(params)
     inputs = {}
     for name in pipeline.inputs():
         if name.startswith("params:"):
             value = params
             for key in name.removeprefix("params:").split("."):
-                value = value[key]
+                value = value[key] if isinstance(value, dict) else getattr(value, key)
             inputs[name] = value
     return inputs
 

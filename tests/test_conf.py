@@ -89,3 +89,71 @@ def test_data_root_moves_every_dataset_spark_reads_and_only_those(root):
     for name, entry in moved.items():
         if name not in {*spark, *twins} and isinstance(entry, dict) and "filepath" in entry:
             assert entry["filepath"] == local[name]["filepath"], name  # the rest stays on the driver
+
+
+# ----------------------------------------------------------------------------- typed settings
+def _settings_models() -> dict[str, type]:
+    """The parameter blocks of splitting, co-visitation and the reranker, and their settings models."""
+    from recsys_challenge.pipelines.covisitation import MODELS as COVISITATION
+    from recsys_challenge.pipelines.covisitation.settings import CovisitationSettings
+    from recsys_challenge.pipelines.reranker.settings import RerankerSettings
+    from recsys_challenge.pipelines.splitting.settings import SplittingSettings
+
+    return {"splitting": SplittingSettings, "reranker": RerankerSettings} | dict.fromkeys(
+        COVISITATION, CovisitationSettings
+    )
+
+
+@pytest.mark.parametrize("env", ["local", *ENVS])
+def test_env_parameters_validate_into_the_settings_models(env):
+    params = _loader(env)["parameters"]
+    for key, model in _settings_models().items():
+        model.model_validate(params[key])  # raises, naming the key, on a block Kedro would refuse
+
+
+def test_kedro_types_those_blocks_with_the_settings_models():
+    """The registered pipelines' node type hints are what Kedro validates the blocks with."""
+    from kedro.validation.type_extractor import TypeExtractor
+
+    from recsys_challenge.pipeline_registry import register_pipelines
+
+    typed = TypeExtractor(register_pipelines()).extract_types_from_pipelines()
+    assert {key: typed.get(key) for key in _settings_models()} == _settings_models()
+
+
+@pytest.mark.parametrize(
+    ("runtime_params", "named"),
+    [
+        ({"splitting": {"min_event_to_split": 3}}, "min_event_to_split"),  # misspelt
+        ({"splitting": {"tail_weight": "0.2"}}, "tail_weight"),  # a string for a number
+        ({"covisit": {"window": "five"}}, "window"),  # a namespaced block
+        ({"reranker": {"catboost": {"learning_rte": 0.1}}}, "catboost.learning_rte"),
+    ],
+)
+def test_a_bad_block_fails_in_kedros_own_validation_before_any_node(tmp_path, runtime_params, named):
+    """``kedro run --params ...`` path: the session's context validates the parameters as it builds
+    them (nothing runs); the error names the block and the key. A project copy, since kedro-mlflow sets
+    up its tracking store when the context is created."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+    from kedro.validation import ParameterValidationError
+
+    from tests.conftest import copy_project
+
+    project = copy_project(PROJECT_ROOT, tmp_path / "project")
+    block = next(iter(runtime_params))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(project)
+        bootstrap_project(project)
+        try:
+            with (
+                KedroSession.create(project_path=project, env="test", runtime_params=runtime_params) as s,
+                pytest.raises(ParameterValidationError) as raised,
+            ):
+                s.load_context().params  # noqa: B018
+        finally:
+            import mlflow
+
+            mlflow.set_tracking_uri("")
+    message = str(raised.value)
+    assert f"Parameter '{block}'" in message and named in message, message

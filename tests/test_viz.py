@@ -4,8 +4,6 @@ server, with every process it forked, is gone when the tests are done with it.""
 from __future__ import annotations
 
 import os
-import random
-import shutil
 import subprocess
 import sys
 import time
@@ -14,28 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ServerGroup, listening
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1600,1000",
-    "--virtual-time-budget=20000",
-]
-
-
-def free_port() -> int:
-    """A free loopback port below 49152: kedro viz refuses ports in the ephemeral range."""
-    for port in random.Random(os.getpid()).sample(range(20000, 40000), 200):
-        if not listening(port):
-            return port
-    raise RuntimeError("no free port in 20000-40000")
+from tests.conftest import CHROMIUM_FLAGS, ServerGroup, chromium, free_port, listening
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +60,10 @@ def test_api_lists_model_namespaces_layers_and_tags(viz_server):
 
 @pytest.mark.slow
 def test_chromium_draws_the_pipeline_graph(viz_server, tmp_path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Chromium is needed for this check: apt-get install chromium (.ci/run installs it)"
+    browser = chromium()
+    assert browser, "Chromium is needed for this check: apt-get install chromium (.ci/run installs it)"
     url, _, _ = viz_server
-    common = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run(
         [*common, "--dump-dom", f"{url}/?pid=sasrec"], capture_output=True, text=True, timeout=120
     ).stdout

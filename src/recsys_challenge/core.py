@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,13 @@ WINDOWS: dict[str, Window] = {
 }
 LATER_WINDOWS = ("test", "final")
 
+# ----------------------------------------------------------------------------- protocols
+# how the test and rerank windows were split: each user's last events (next_item) or events hidden at
+# random positions (gaps, the competition's form); the splitting pipeline decides once and saves it
+NEXT_ITEM, GAPS = "next_item", "gaps"
+PROTOCOLS = (NEXT_ITEM, GAPS)
+PROTOCOL = "split_protocol"  # the catalog's dataset holding that decision (a JSON string)
+
 
 # ----------------------------------------------------------------------------- ranking
 def ranked(scores: pd.DataFrame, k: int | None = None) -> pd.DataFrame:
@@ -77,19 +85,20 @@ def mlflow_name(name: str) -> str:
     return name
 
 
-def setting(cfg: Mapping[str, Any], key: str, allowed: Iterable[str], default: str) -> str:
-    """``cfg[key]`` (``default`` when absent) if it is one of ``allowed``, else an error naming the
-    parameter block (``cfg['name']``), the key and the valid values."""
-    value, allowed = str(cfg.get(key, default)), list(allowed)
-    if value not in allowed:
-        raise ValueError(f"{cfg.get('name', 'sequential')}.{key} must be one of {allowed}, got {value!r}")
-    return value
-
-
 def for_window(func: Callable[..., Any], window: str, name: str) -> Callable[..., Any]:
     """``func`` with its ``window`` argument bound, named ``name`` for Kedro and kedro-viz: one node
-    function per prediction window."""
-    bound = functools.partial(func, window=window)
-    bound.__name__ = bound.__qualname__ = name  # type: ignore[attr-defined]
+    function per prediction window. A plain function, not a ``functools.partial``: Kedro's parameter
+    validation reads its type hints and signature (``window`` left out)."""
+
+    @functools.wraps(func)
+    def bound(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, window=window, **kwargs)
+
+    signature = inspect.signature(func)
+    bound.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in signature.parameters.values() if p.name != "window"]
+    )
+    bound.__annotations__ = {k: v for k, v in func.__annotations__.items() if k != "window"}
+    bound.__name__ = bound.__qualname__ = name
     bound.__doc__ = f"``{func.__name__}`` for the {window} window."
     return bound

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel
 from replay.metrics import MAP, NDCG, OfflineMetrics, Recall
 
 from recsys_challenge.core import (
@@ -57,10 +58,13 @@ def check_candidates(candidates: pd.DataFrame, history: pd.DataFrame | None, k: 
         raise ValueError(f"{source}: {len(seen)} candidate(s) already seen, e.g.\n{seen.head().to_string()}")
 
 
-def evaluate(candidates: pd.DataFrame, truth: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
-    """Test-window metrics as a one-row table (model, ndcg_10, recall_10, map_10, ...)."""
-    metrics = ranking_metrics(candidates, truth, list(config["ks_test"]))
-    return pd.DataFrame([{"model": config["name"], "users": truth[QUERY].nunique(), **metrics}])
+def evaluate(candidates: pd.DataFrame, truth: pd.DataFrame, config: Any) -> pd.DataFrame:
+    """Test-window metrics as a one-row table (model, ndcg_10, recall_10, map_10, ...). ``config`` is the
+    model's settings block, a validated settings object or a plain mapping; ``name`` and ``ks_test``
+    are read."""
+    settings = config.model_dump() if isinstance(config, BaseModel) else config
+    metrics = ranking_metrics(candidates, truth, list(settings["ks_test"]))
+    return pd.DataFrame([{"model": settings["name"], "users": truth[QUERY].nunique(), **metrics}])
 
 
 def mlflow_test_metrics(row: pd.Series) -> MetricHistory:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
+from kedro_mlflow.framework.hooks import MlflowHook
+from pydantic import BaseModel
 
 from recsys_challenge.schemas import check_not_empty
 
@@ -122,6 +124,17 @@ class SparkHooks:
                 logger.info("Stopping Spark")
                 self._session.stop()
                 self._session = None
+
+
+class SettingsMlflowHook(MlflowHook):
+    """kedro-mlflow's hook (registered here in place of the plugin's own), logging a node's validated
+    settings object as the dict it was in YAML: kedro-mlflow flattens dicts into one MLflow param per
+    key (``sasrec.learning_rate``) and would log an object as one truncated string."""
+
+    @hook_impl
+    def before_node_run(self, node, catalog, inputs: dict[str, Any], is_async: bool) -> None:
+        plain = {k: v.model_dump() if isinstance(v, BaseModel) else v for k, v in inputs.items()}
+        super().before_node_run(node, catalog, plain, is_async)
 
 
 class MlflowTagsHook:

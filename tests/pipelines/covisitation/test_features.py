@@ -8,9 +8,9 @@ import pytest
 from recsys_challenge.pipelines.covisitation import features
 from recsys_challenge.pipelines.covisitation.features import hole_features
 
-from .test_nodes import HISTORY, ITEMS, hole
+from .test_nodes import HISTORY, ITEMS, config, hole
 
-CONFIG = {"window": 2, "popularity_exponent": 0.0}
+CONFIG = config(window=2)
 
 
 def union(pairs: list[tuple[int, int]]) -> pd.DataFrame:

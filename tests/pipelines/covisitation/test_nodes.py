@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from recsys_challenge.pipelines.covisitation.nodes import score_targets
+from recsys_challenge.pipelines.covisitation.settings import CovisitationSettings
 
 
 def events(rows: dict[int, list[tuple[int, int]]]) -> pd.DataFrame:
@@ -28,13 +29,19 @@ HISTORY = events(
 ITEMS = pd.DataFrame({"item_id": [10, 11, 12, 13, 20, 21, 22, 23, 24, 25]})
 
 
+def config(**changes) -> CovisitationSettings:
+    """A co-visitation block: window 1, 10 candidates, unscaled, unless ``changes`` say otherwise."""
+    return CovisitationSettings(
+        **{"name": "covisit", "window": 1, "candidates_k": 10, "ks_test": [10], **changes}
+    )
+
+
 def hole(user: int, position: int, weight: float = 1.0) -> pd.DataFrame:
     return pd.DataFrame({"user_id": [user], "position": [position], "weight": [weight], "tail": [False]})
 
 
 def scores(targets: pd.DataFrame, window: int) -> dict[int, float]:
-    config = {"window": window, "candidates_k": 10}
-    top = score_targets(HISTORY, targets, ITEMS, config)
+    top = score_targets(HISTORY, targets, ITEMS, config(window=window))
     assert set(top["user_id"]) == set(targets["user_id"])
     return dict(zip(top["item_id"], top["score"], strict=True))
 
@@ -60,7 +67,7 @@ def test_targets_add_up_per_user_with_their_weights_and_seen_items_stay_out():
 
 
 def test_a_user_without_visible_neighbours_gets_no_candidates():
-    top = score_targets(HISTORY, hole(1, 40), ITEMS, {"window": 3, "candidates_k": 10})
+    top = score_targets(HISTORY, hole(1, 40), ITEMS, config(window=3))
     assert top.empty and list(top.columns) == ["user_id", "item_id", "score", "rank"]
 
 
@@ -68,9 +75,8 @@ def test_popular_items_are_scaled_down_by_their_event_count():
     # 20 (one event) and 21 (one event) tie at window 1; a second event of 21 elsewhere makes it more
     # popular, so with an exponent it falls below 20, without one it stays tied
     history = pd.concat([HISTORY, events({7: [(0, 21)]})])
-    config = {"window": 1, "candidates_k": 10}
-    plain = score_targets(history, hole(1, 2), ITEMS, config).set_index("item_id")["score"]
-    scaled = score_targets(history, hole(1, 2), ITEMS, {**config, "popularity_exponent": 1.0})
+    plain = score_targets(history, hole(1, 2), ITEMS, config()).set_index("item_id")["score"]
+    scaled = score_targets(history, hole(1, 2), ITEMS, config(popularity_exponent=1.0))
     scaled = scaled.set_index("item_id")["score"]
     assert plain[20] == plain[21] == 1.0
     assert scaled[20] == pytest.approx(1 / 2) and scaled[21] == pytest.approx(1 / 3)

@@ -9,15 +9,16 @@ from recsys_challenge.pipelines.features import create_pipeline
 from recsys_challenge.pipelines.features.nodes import activity_features, target_features
 from recsys_challenge.pipelines.splitting.gaps import raw_targets, truth_targets
 from recsys_challenge.pipelines.splitting.nodes import split_holdout
+from recsys_challenge.pipelines.splitting.settings import SplittingSettings
 from tests.conftest import with_engines
 
 pytestmark = pytest.mark.slow
 
 
 def folds_of(interactions: pd.DataFrame, params: dict) -> dict[str, pd.DataFrame]:
-    split = params["splitting"]
-    test_history, test_gt = split_holdout(interactions, split["test"], split)
-    gen_train, rerank_gt = split_holdout(test_history, split["rerank"], split)
+    split = SplittingSettings.model_validate(params["splitting"])
+    test_history, test_gt = split_holdout(interactions, split.test, split)
+    gen_train, rerank_gt = split_holdout(test_history, split.rerank, split)
     return {
         "interactions": interactions,
         "fold_test_history": test_history,
@@ -26,7 +27,7 @@ def folds_of(interactions: pd.DataFrame, params: dict) -> dict[str, pd.DataFrame
         "fold_rerank_gt": rerank_gt,
         "targets_rerank": truth_targets(rerank_gt, gen_train),
         "targets_test": truth_targets(test_gt, test_history),
-        "targets_final": raw_targets(interactions, split["tail_weight"]),
+        "targets_final": raw_targets(interactions, split.tail_weight),
     }
 
 

@@ -19,6 +19,7 @@ from recsys_challenge.pipelines.reranker.nodes import (
     train_ranker,
     union_candidates,
 )
+from recsys_challenge.pipelines.reranker.settings import RerankerSettings
 
 PARAMS = {
     "per_generator_k": 3,
@@ -29,6 +30,11 @@ PARAMS = {
     "catboost": {"loss_function": "YetiRank", "iterations": 60, "learning_rate": 0.1, "depth": 3,
                  "early_stopping_rounds": 30, "thread_count": 1, "allow_writing_files": False},
 }  # fmt: skip
+
+
+def settings(**changes) -> RerankerSettings:
+    """``PARAMS`` with ``changes``, validated as Kedro validates the ``reranker`` block."""
+    return RerankerSettings.model_validate({**PARAMS, **changes})
 
 
 def ranked(rows: list[tuple[int, int, float]]) -> pd.DataFrame:
@@ -119,12 +125,12 @@ def test_ranker_learns_to_put_positives_first():
     )
     union["signal"] += rng.normal(scale=0.3, size=len(union))
     train = add_labels(union, truth)
-    model, importance, curves = train_ranker(train, {**PARAMS, "per_generator_k": 10})
+    model, importance, curves = train_ranker(train, settings(per_generator_k=10))
     assert importance.iloc[0]["feature"] == "signal"
     assert len(curves) > 0
-    reranked = rerank(model, union, PARAMS)
+    reranked = rerank(model, union, settings())
     assert (reranked.groupby("user_id").size() <= PARAMS["candidates_k"]).all()
-    table = compare_models(truth, reranked, union, {**PARAMS, "per_generator_k": 10}, gen=cands)
+    table = compare_models(truth, reranked, union, settings(per_generator_k=10), gen=cands)
     rows = table.set_index("model")
     assert rows.loc["reranker", "ndcg_1"] > rows.loc["gen", "ndcg_1"]
     assert rows.loc["reranker", "candidate_recall"] == pytest.approx(1.0)
@@ -158,7 +164,7 @@ class ColumnModel:
 def test_rerank_keeps_the_best_k_per_user_by_score_ties_by_item():
     frame = pd.DataFrame({"user_id": [1] * 4 + [2] * 2, "item_id": [13, 12, 11, 10, 5, 6],
                           "f": [0.1, 0.9, 0.5, 0.5, 0.2, 0.3]})  # fmt: skip
-    out = rerank(ColumnModel(), frame, {"candidates_k": 3})
+    out = rerank(ColumnModel(), frame, settings(candidates_k=3))
     assert list(out.columns) == ["user_id", "item_id", "score", "rank"]
     assert out[["user_id", "item_id", "rank"]].values.tolist() == [
         [1, 12, 1], [1, 10, 2], [1, 11, 3], [2, 6, 1], [2, 5, 2],
@@ -178,13 +184,13 @@ def test_reranker_mlflow_metrics_are_its_comparison_row_and_catboost_curves():
 
 
 def test_auto_loss_follows_the_number_of_positives_per_user():
-    auto = {**PARAMS, "catboost": {**PARAMS["catboost"], "loss_function": "auto"}}
+    auto = settings(catboost={**PARAMS["catboost"], "loss_function": "auto"})
     one = pd.DataFrame({"user_id": [1, 1, 2, 2], "target": [1, 0, 0, 1]})
     several = pd.DataFrame({"user_id": [1, 1, 2, 2], "target": [1, 1, 0, 1]})
     assert catboost_params(one, auto)["loss_function"] == "QuerySoftMax"
     assert catboost_params(several, auto)["loss_function"] == "YetiRank"
-    assert catboost_params(several, PARAMS)["loss_function"] == "YetiRank"  # a name stays
-    assert catboost_params(one, PARAMS)["loss_function"] == "YetiRank"
+    assert catboost_params(several, settings())["loss_function"] == "YetiRank"  # a name stays
+    assert catboost_params(one, settings())["loss_function"] == "YetiRank"
 
 
 def test_the_final_model_learns_both_windows_as_separate_groups(monkeypatch):
@@ -201,15 +207,9 @@ def test_the_final_model_learns_both_windows_as_separate_groups(monkeypatch):
         return "final", None, None
 
     monkeypatch.setattr(nodes, "train_ranker", fake_train)
-    assert (
-        nodes.train_final("first", rerank_set, test_set, {**PARAMS, "final_with_test_labels": False})
-        == "first"
-    )
+    assert nodes.train_final("first", rerank_set, test_set, settings(final_with_test_labels=False)) == "first"
     assert "data" not in seen
-    assert (
-        nodes.train_final("first", rerank_set, test_set, {**PARAMS, "final_with_test_labels": True})
-        == "final"
-    )
+    assert nodes.train_final("first", rerank_set, test_set, settings(final_with_test_labels=True)) == "final"
     data = seen["data"]
     assert len(data) == 7 and data["target"].sum() == 4
     # user 1 of the test window is another group than user 1 of the reranker window

@@ -5,19 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from pydantic import ValidationError
 
 from recsys_challenge.pipelines.sequential import cloze
 from recsys_challenge.pipelines.sequential.backends import backend_for
+from recsys_challenge.pipelines.sequential.settings import SequentialSettings
 
-from .test_batches import CFG, N_ITEMS, SASREC, grid, sasrec_batch
+from .conftest import CFG, N_ITEMS, SASREC, grid, sasrec_batch
 
 
-def training_outputs(cfg: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two training-mode passes of a fresh network of ``cfg`` over the same batch."""
+def training_outputs(config: SequentialSettings) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two training-mode passes of a fresh network of ``config`` over the same batch."""
     torch.manual_seed(0)
-    module = backend_for(cfg, N_ITEMS).build()
-    if cfg["model"] == "sasrec":
-        features, mask = sasrec_batch([2, 9, 3, 5], cfg["max_seq_len"], N_ITEMS)
+    module = backend_for(config, N_ITEMS).build()
+    if config.model == "sasrec":
+        features, mask = sasrec_batch([2, 9, 3, 5], config.max_seq_len, N_ITEMS)
         module.model.train()
         return module.model.body(features, mask)[mask], module.model.body(features, mask)[mask]
     dataset = cloze.GridDataset([np.asarray(r) for r in grid([5, 9, 7])], np.arange(3), 12, 0.0, None)
@@ -27,23 +29,25 @@ def training_outputs(cfg: dict) -> tuple[torch.Tensor, torch.Tensor]:
     return run(), run()
 
 
-@pytest.mark.parametrize("cfg", [CFG, SASREC], ids=["bert4rec", "sasrec"])
-def test_attention_dropout_acts_on_the_attention_weights_alone(cfg):
-    first, second = training_outputs({**cfg, "dropout": 0.0, "attention_dropout": 0.5})
+@pytest.mark.parametrize("config", [CFG, SASREC], ids=["bert4rec", "sasrec"])
+def test_attention_dropout_acts_on_the_attention_weights_alone(config):
+    first, second = training_outputs(config.but(dropout=0.0, attention_dropout=0.5))
     assert not torch.allclose(first, second)  # a fresh attention mask on every pass
-    first, second = training_outputs({**cfg, "dropout": 0.0, "attention_dropout": 0.0})
+    first, second = training_outputs(config.but(dropout=0.0, attention_dropout=0.0))
     torch.testing.assert_close(first, second)
 
-    network = backend_for({**cfg, "dropout": 0.3, "attention_dropout": 0.0}, N_ITEMS).build()
+    network = backend_for(config.but(dropout=0.3, attention_dropout=0.0), N_ITEMS).build()
     attention = [m for m in network.modules() if isinstance(m, torch.nn.MultiheadAttention)]
     others = [m for m in network.modules() if isinstance(m, torch.nn.Dropout)]
-    assert len(attention) == cfg["num_blocks"] and all(m.dropout == 0.0 for m in attention)
+    assert len(attention) == config.num_blocks and all(m.dropout == 0.0 for m in attention)
     assert others and all(m.p == 0.3 for m in others)
     # unset (or null), the attention weights get the model's dropout, as in plain RePlay
-    network = backend_for({**cfg, "dropout": 0.3}, N_ITEMS).build()
+    network = backend_for(config.but(dropout=0.3), N_ITEMS).build()
     assert all(m.dropout == 0.3 for m in network.modules() if isinstance(m, torch.nn.MultiheadAttention))
 
 
 def test_an_attention_dropout_out_of_range_is_named():
-    with pytest.raises(ValueError, match=r"tiny\.attention_dropout must be in \[0, 1\), got 1\.0"):
-        backend_for({**SASREC, "attention_dropout": 1.0}, N_ITEMS).build()
+    with pytest.raises(ValidationError, match=r"attention_dropout\n  Input should be less than 1"):
+        SASREC.but(attention_dropout=1.0)
+    with pytest.raises(ValidationError, match=r"attention_dropout\n  Input should be greater than or equal"):
+        SASREC.but(attention_dropout=-0.1)

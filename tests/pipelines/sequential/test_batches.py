@@ -8,36 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from pydantic import ValidationError
 
 from recsys_challenge.pipelines.sequential import batches, cloze
 from recsys_challenge.pipelines.sequential.backends import backend_for
+from recsys_challenge.pipelines.sequential.settings import SequentialSettings
 
-CFG = {
-    "name": "tiny", "model": "bert4rec", "task": "cloze", "loss": "CE", "hidden_size": 16, "num_heads": 2,
-    "num_blocks": 2, "max_seq_len": 12, "dropout": 0.0, "learning_rate": 0.01, "batch_size": 4, "seed": 3,
-    "mask_prob": 0.3,
-}  # fmt: skip
-N_ITEMS = 30
-
-
-def grid(lengths: list[int], seed: int = 0) -> pd.Series:
-    """Grids of the given lengths: random items, a hole and a target slot in each."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for n in lengths:
-        row = rng.integers(0, N_ITEMS, n)
-        row[rng.integers(0, n)] = cloze.HOLE
-        row[-1] = cloze.TARGET
-        rows.append(row)
-    return pd.Series(rows, index=np.arange(len(lengths)), dtype=object)
-
+from .conftest import CFG, N_ITEMS, SASREC, grid, sasrec_batch
 
 def test_a_trimmed_batch_gives_the_logits_of_full_padding():
     torch.manual_seed(0)
     module = backend_for(CFG, N_ITEMS).build()
     module._model.eval()
     rows = [np.asarray(r) for r in grid([3, 5, 7])]
-    dataset = cloze.GridDataset(rows, np.arange(3), CFG["max_seq_len"], 0.0, None)
+    dataset = cloze.GridDataset(rows, np.arange(3), CFG.max_seq_len, 0.0, None)
     full = torch.utils.data.default_collate([dataset[i] for i in range(3)])
     cut = batches.trimmed(full)
     assert cut["pad_mask"].shape[1] == 7  # the longest row
@@ -51,10 +35,11 @@ def test_a_trimmed_batch_gives_the_logits_of_full_padding():
 def test_scores_are_the_same_whatever_the_batching():
     torch.manual_seed(0)
     module = backend_for(CFG, N_ITEMS).build()
-    g = grid([2, 11, 4, 9, 3, 12, 6, 5, 8])
+    nothing_seen = (np.array([], dtype=int), np.array([], dtype=int))
+    query = cloze.Query(grid([2, 11, 4, 9, 3, 12, 6, 5, 8]), 1.0, nothing_seen)
     scores = {
-        mode: cloze.cloze_scores([module], g, {**CFG, "n_items": N_ITEMS, "batching": mode})[1]
-        for mode in batches.BATCHING
+        mode: cloze._network_scores(module, query, N_ITEMS, CFG.but(batching=mode))
+        for mode in ("full", "trimmed", "bucketed")
     }
     torch.testing.assert_close(scores["trimmed"], scores["full"], atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(scores["bucketed"], scores["full"], atol=1e-6, rtol=1e-5)
@@ -74,20 +59,8 @@ def test_length_buckets_hold_every_row_once_and_group_similar_lengths():
 
 
 def test_an_unknown_batching_is_named():
-    with pytest.raises(ValueError, match=r"tiny\.batching must be one of"):
-        batches.batching({**CFG, "batching": "sorted"})
-
-
-SASREC = {**CFG, "model": "sasrec", "task": "next_item", "batching": "bucketed", "bucket_size": 2}
-
-
-def sasrec_batch(lengths: list[int], width: int, pad: int) -> tuple[dict, torch.Tensor]:
-    """Left-padded item rows of ``lengths`` at ``width`` columns and their padding mask."""
-    rng = np.random.default_rng(0)
-    items = torch.full((len(lengths), width), pad, dtype=torch.long)
-    for row, n in enumerate(lengths):
-        items[row, width - n :] = torch.as_tensor(rng.integers(0, N_ITEMS, n))
-    return {"item_id": items}, items != pad
+    with pytest.raises(ValidationError, match=r"batching\n  Input should be 'full', 'trimmed' or 'bucketed'"):
+        CFG.but(batching="sorted")
 
 
 def test_sasrec_trimmed_inference_and_bucketed_training_match_full_padding():
@@ -99,7 +72,7 @@ def test_sasrec_trimmed_inference_and_bucketed_training_match_full_padding():
     model = module.model
     assert isinstance(model.body.encoder, LengthBucketedQueryEncoder)
     pickle.loads(pickle.dumps(module))  # models travel through the catalog as pickles
-    features, mask = sasrec_batch([2, 9, 3, 5], CFG["max_seq_len"], N_ITEMS)
+    features, mask = sasrec_batch([2, 9, 3, 5], CFG.max_seq_len, N_ITEMS)
     model.eval()
     with torch.no_grad():
         full = model.forward_inference(features, mask)["logits"]
@@ -119,12 +92,12 @@ def test_sasrec_trimmed_inference_and_bucketed_training_match_full_padding():
 def test_sasrec_batches_carry_trims_unless_full():
     from replay.nn.transform.trim import AdaptiveTrimTransform, TargetAwareAdaptiveTrimTransform
 
-    def kinds(cfg: dict, split: str) -> set[type]:
-        return {type(t) for t in backend_for(cfg, N_ITEMS)._transforms()[split]}
+    def kinds(config: SequentialSettings, split: str) -> set[type]:
+        return {type(t) for t in backend_for(config, N_ITEMS)._transforms()[split]}
 
     assert TargetAwareAdaptiveTrimTransform in kinds(SASREC, "train")
     assert AdaptiveTrimTransform in kinds(SASREC, "predict") & kinds(SASREC, "validate")
-    full = {**SASREC, "batching": "full"}
+    full = SASREC.but(batching="full")
     trims = {AdaptiveTrimTransform, TargetAwareAdaptiveTrimTransform}
     assert not trims & (kinds(full, "train") | kinds(full, "predict"))
 

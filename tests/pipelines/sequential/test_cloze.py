@@ -10,7 +10,7 @@ from replay.models.nn.sequential import Bert4Rec
 from recsys_challenge.pipelines.sequential import cloze
 from recsys_challenge.pipelines.sequential.backends import backend_for
 
-VOCAB = np.array([10, 11, 12, 13, 14, 15])
+from .conftest import VOCAB, settings
 
 
 def fold(rows: dict[int, list[tuple[int, int]]]) -> pd.DataFrame:
@@ -61,20 +61,20 @@ def test_long_grids_score_each_target_once_in_the_window_that_gives_it_most_cont
 
 
 def test_training_windows_cover_whole_grids_and_skip_windows_without_items(params):
-    cfg = {**params["bert4rec_cloze"], "max_seq_len": 4, "train_stride": 3, "batch_size": 8}
+    config = settings(params, "bert4rec_cloze", max_seq_len=4, train_stride=3, batch_size=8)
     H = cloze.HOLE
     grid = pd.Series([np.array([0, 1, 2, 3, 4, 5, 6]), np.array([H, H, H, H, H, 1]), np.array([H, H])])
-    rows = [row.tolist() for row in cloze.training_loader(grid, cfg).dataset.rows]
+    rows = [row.tolist() for row in cloze.training_loader(grid, config).dataset.rows]
     # windows end 3 slots apart and the oldest starts the grid; an all-hole grid or window is skipped
     assert sorted(rows) == sorted([[3, 4, 5, 6], [0, 1, 2, 3], [H, H, H, 1]])
 
 
 def test_scores_come_from_target_slots_only_and_skip_seen_items(params):
-    cfg = {**params["bert4rec"], "max_seq_len": 6, "hidden_size": 8, "batch_size": 4}
-    module = backend_for(cfg, len(VOCAB)).build()
+    config = settings(params, "bert4rec", max_seq_len=6, hidden_size=8, batch_size=4)
+    module = backend_for(config, len(VOCAB)).build()
     history = fold({1: [(0, 10), (1, 11), (3, 12)], 2: [(0, 13), (1, 14)]})
     targets = pd.DataFrame({"user_id": [1], "position": [2], "weight": [1.0], "tail": [False]})
-    top = cloze.top_items([module], history, targets, VOCAB, 10, {**cfg, "n_items": len(VOCAB)})
+    top = cloze.top_items([module], cloze.Query.of(history, targets, VOCAB), VOCAB, 10, config)
     assert set(top["user_id"]) == {1}  # user 2 has no target
     assert set(top["item_id"]) == {13, 14, 15}  # unseen items only
     # the score is the softmax at the target slot: the network's own output there
@@ -91,8 +91,8 @@ def test_scores_come_from_target_slots_only_and_skip_seen_items(params):
 
 
 def test_masked_head_loss_equals_replays_full_head_loss(params):
-    cfg = {**params["bert4rec"], "max_seq_len": 12, "hidden_size": 16, "dropout": 0.0}
-    module = backend_for(cfg, 30).build()
+    config = settings(params, "bert4rec", max_seq_len=12, hidden_size=16, dropout=0.0)
+    module = backend_for(config, 30).build()
     generator = torch.Generator().manual_seed(0)
     pad_mask = torch.ones(4, 12, dtype=torch.bool)
     pad_mask[:, :3] = False
@@ -104,15 +104,17 @@ def test_masked_head_loss_equals_replays_full_head_loss(params):
 
 
 def test_the_open_slot_after_the_end_counts_at_its_weight(params):
-    cfg = {**params["bert4rec"], "max_seq_len": 6, "hidden_size": 8, "batch_size": 4, "n_items": len(VOCAB)}
-    module = backend_for(cfg, len(VOCAB)).build()
+    config = settings(params, "bert4rec", max_seq_len=6, hidden_size=8, batch_size=4)
+    module = backend_for(config, len(VOCAB)).build()
     history = fold({1: [(0, 10), (1, 11), (3, 12)]})
     targets = pd.DataFrame(
         {"user_id": [1, 1], "position": [2, 4], "weight": [1.0, 0.2], "tail": [False, True]}
     )
     grid = cloze.grids(history, targets, VOCAB)[1]
     assert grid.tolist() == [0, 1, cloze.TARGET, 2, cloze.TAIL]
-    top = cloze.top_items([module], history, targets, VOCAB, 10, cfg).set_index("item_id")["score"]
+    query = cloze.Query.of(history, targets, VOCAB)
+    assert query.tail_weight == 0.2
+    top = cloze.top_items([module], query, VOCAB, 10, config).set_index("item_id")["score"]
     item = cloze.GridDataset([grid], np.array([0]), 6, 0.0, None)[0]
     with torch.no_grad():
         module.eval()

@@ -5,50 +5,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import torch
+from pydantic import ValidationError
 
+from recsys_challenge.core import GAPS
 from recsys_challenge.evaluation import ranking_metrics
 from recsys_challenge.pipelines.sequential import holes
 from recsys_challenge.pipelines.sequential.backends import backend_for
-from recsys_challenge.pipelines.sequential.nodes import fit_generator, recommend
+from recsys_challenge.pipelines.sequential.nodes import recommend
 from recsys_challenge.pipelines.splitting.gaps import truth_targets
 
-VOCAB = np.array([10, 11, 12, 13, 14, 15])
-
-
-def history(rows: dict[int, list[tuple[int, int]]]) -> pd.DataFrame:
-    """(position, item) events per user; ``order`` counts the visible events."""
-    frame = pd.DataFrame(
-        [(u, p, i) for u, seq in rows.items() for p, i in seq], columns=["user_id", "position", "item_id"]
-    )
-    return frame.assign(order=frame.groupby("user_id").cumcount())
-
-
-def targets(rows: list[tuple[int, int, float, bool]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["user_id", "position", "weight", "tail"])
-
-
-def tiny(params: dict, length: int) -> dict:
-    return {**params["sasrec"], "max_seq_len": length, "hidden_size": 8, "dropout": 0.0, "batch_size": 4}
-
-
-def outputs(module, items: list[int]) -> torch.Tensor:
-    """Softmax over the catalogue after every event of ``items``, fed as one unpadded window."""
-    network = module.model.eval()
-    with torch.no_grad():
-        window = torch.as_tensor([items])
-        hidden = network.body({"item_id": window}, torch.ones_like(window, dtype=torch.bool))[0]
-        return torch.softmax(network.get_logits(hidden)[:, : len(VOCAB)], dim=-1)
+from .conftest import VOCAB, history, outputs, settings, targets, tiny
 
 
 def test_a_hole_is_scored_by_the_output_after_the_event_before_it(params):
-    cfg = tiny(params, 6)
-    module = backend_for(cfg, len(VOCAB)).build()
+    config = tiny(params)
+    module = backend_for(config, len(VOCAB)).build()
     events = history({1: [(0, 10), (1, 11), (3, 12), (4, 13)], 2: [(3, 14), (4, 15)]})
     # user 1: a hole at 2 (after item 11) and the open slot after the end at weight 0.2;
     # user 2: a hole before its first event has no left context and no score
     wanted = targets([(1, 2, 1.0, False), (1, 5, 0.2, True), (2, 1, 1.0, False)])
-    top = holes.top_items([module], events, wanted, VOCAB, 10, cfg)
+    query = holes.Query.of(events, wanted, VOCAB, config.max_seq_len)
+    top = holes.validation_top(module, query, VOCAB, 10, config)
     assert set(top["user_id"]) == {1}
     assert set(top["item_id"]) == {14, 15}  # seen items removed
     probs = outputs(module, [0, 1, 2, 3])
@@ -73,29 +50,32 @@ def test_long_sequences_are_read_in_windows_with_at_least_half_a_window_before_e
 
 
 def test_a_hole_of_a_long_sequence_reads_its_own_window(params):
-    cfg = tiny(params, 4)
-    module = backend_for(cfg, len(VOCAB)).build()
+    config = tiny(params, max_seq_len=4)
+    module = backend_for(config, len(VOCAB)).build()
     items = [10, 11, 12, 13, 14, 10, 11, 12, 13, 14]
     events = history({1: list(zip([0, 1, 2, 4, 5, 6, 7, 8, 9, 10], items, strict=True))})
     # the hole at 3 follows event 2 of 10: windows end at 10, 8, 6, 4 (half of 4 apart); read in [0, 4)
-    top = holes.top_items([module], events, targets([(1, 3, 1.0, False)]), VOCAB, 6, cfg)
+    query = holes.Query.of(events, targets([(1, 3, 1.0, False)]), VOCAB, config.max_seq_len)
+    top = holes.validation_top(module, query, VOCAB, 6, config)
     expected = outputs(module, [0, 1, 2, 3])[2]
     assert top["item_id"].tolist() == [15]  # the other five are seen
     assert top["score"].iloc[0] == pytest.approx(float(expected[5]), rel=1e-5)
 
 
-def test_sasrec_validates_on_the_holes_it_fills_and_scores_them_from_the_left(gaps_folds, folds, params):
+def test_sasrec_validates_on_the_holes_it_fills_and_scores_them_from_the_left(gaps_folds, forward_on_gaps, params):
     # one reading: validation scores each network on its own (``test_directions`` covers both)
-    cfg = {**params["sasrec"], "candidates_k": 10, "direction": "forward"}
-    items, gen, truth = folds["items"], gaps_folds["fold_gen_train"], gaps_folds["fold_rerank_gt"]
-    model, log = fit_generator(gen, truth, items, gen, cfg)
+    model, log = forward_on_gaps
+    config = settings(params, "sasrec", candidates_k=10, direction="forward")
+    gen, truth = gaps_folds["fold_gen_train"], gaps_folds["fold_rerank_gt"]
+    assert gaps_folds["split_protocol"] == GAPS
+    assert [m.backward for m in model.members] == [False]
     # the best epoch's validation NDCG@10 is the hole ranking's own score on the reranker window's
     # labelled holes (its candidates answer every unknown position, ``targets_rerank``)
-    candidates = recommend(model, gen, truth_targets(truth, gen), cfg)
+    candidates = recommend(model, gen, truth_targets(truth, gen), GAPS, config)
     best = log.set_index("epoch").loc[model.epochs - 1, "ndcg@10"]
     assert best == pytest.approx(ranking_metrics(candidates, truth, [10])["ndcg_10"], abs=1e-5)
-    on_every_hole = recommend(model, gen, gaps_folds["targets_rerank"], cfg)
-    from_end = recommend(model, gen, gaps_folds["targets_rerank"], {**cfg, "hole_scoring": "end"})
+    on_every_hole = recommend(model, gen, gaps_folds["targets_rerank"], GAPS, config)
+    from_end = recommend(model, gen, gaps_folds["targets_rerank"], GAPS, config.but(hole_scoring="end"))
     assert not on_every_hole.equals(from_end)
-    with pytest.raises(ValueError, match=r"sasrec\.hole_scoring must be one of"):
-        recommend(model, gen, gaps_folds["targets_rerank"], {**cfg, "hole_scoring": "both"})
+    with pytest.raises(ValidationError, match=r"hole_scoring\n  Input should be 'left_context' or 'end'"):
+        config.but(hole_scoring="both")

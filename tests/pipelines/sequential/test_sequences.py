@@ -17,6 +17,8 @@ from recsys_challenge.pipelines.sequential.sequences import (
     user_sequences,
 )
 
+from .conftest import settings
+
 
 def test_vocabulary_covers_catalog_and_events(folds):
     vocab = item_vocabulary(folds["items"], folds["interactions"])
@@ -38,22 +40,22 @@ def test_long_sequence_filter_keeps_the_last_events():
 
 
 def test_the_no_op_warning_knows_each_backends_rows_and_the_stride(params, caplog):
-    sasrec = {**params["sasrec_long"], "max_seq_len": 10, "max_train_events": 10, "train_stride": None}
+    sasrec = settings(params, "sasrec_long", max_seq_len=10, max_train_events=10, train_stride=None)
     # SASRec rows hold max_seq_len + 1 events (inputs and their shifted targets): 10 still cuts them
     assert backend_for(sasrec, 5).train_window == 11
     assert not long_filter_is_noop(sasrec, 11)
-    assert long_filter_is_noop({**sasrec, "max_train_events": 11}, 11)
+    assert long_filter_is_noop(sasrec.but(max_train_events=11), 11)
     # with a stride, training reads whole histories, so any filter removes something
-    assert not long_filter_is_noop({**sasrec, "max_train_events": 50, "train_stride": 5}, 11)
-    bert = {**params["bert4rec"], "max_seq_len": 10, "max_train_events": 10, "train_stride": None}
+    assert not long_filter_is_noop(sasrec.but(max_train_events=50, train_stride=5), 11)
+    bert = settings(params, "bert4rec", max_seq_len=10, max_train_events=10, train_stride=None)
     assert backend_for(bert, 5).train_window == 10 and long_filter_is_noop(bert, 10)
     fold = pd.DataFrame({"user_id": [1] * 3, "item_id": [0, 1, 2], "order": [0, 1, 2]})
     vocab = item_vocabulary(fold)
     with caplog.at_level(logging.WARNING):
         training_sequences(fold, vocab, sasrec, 11)
         assert "no effect" not in caplog.text
-        training_sequences(fold, vocab, {**sasrec, "max_train_events": 11}, 11)
-    assert "max_train_events=11 >= the 11 events a training row holds" in caplog.text
+        training_sequences(fold, vocab, sasrec.but(max_train_events=11), 11)
+    assert "sasrec_long: max_train_events=11 >= the 11 events a training row holds" in caplog.text
 
 
 def test_training_windows_cover_long_histories_once_per_stride():

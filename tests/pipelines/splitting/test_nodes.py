@@ -8,6 +8,7 @@ import pytest
 from recsys_challenge.pipelines.data_processing.nodes import order_interactions
 from recsys_challenge.pipelines.splitting import create_pipeline
 from recsys_challenge.pipelines.splitting.nodes import split_holdout
+from recsys_challenge.pipelines.splitting.settings import NextItemHoldout, SplittingSettings
 from recsys_challenge.synthetic import hide_events
 from tests.conftest import make_events, parameter_inputs, run_pipeline, strip_engine
 
@@ -23,9 +24,14 @@ def assert_no_leak(history: pd.DataFrame, holdout: pd.DataFrame) -> None:
 
 
 def run_splitting(interactions: pd.DataFrame, splitting: dict) -> dict[str, pd.DataFrame]:
+    """The splitting pipeline on ``interactions``; ``splitting`` is the raw block, validated as Kedro does."""
     pipe = create_pipeline()
     inputs = {"interactions@pandas": interactions, **parameter_inputs(pipe, {"splitting": splitting})}
     return strip_engine(run_pipeline(pipe, inputs))
+
+
+def settings(params: dict, **changes) -> SplittingSettings:
+    return SplittingSettings.model_validate({**params["splitting"], **changes})
 
 
 @pytest.fixture
@@ -61,11 +67,11 @@ def test_edge_cases_do_not_leak(edge_interactions, params, strategy):
 
 
 def test_ties_split_deterministically(edge_interactions, params):
-    holdout = {"strategy": "last_n", "n": 1}
-    first = split_holdout(edge_interactions, holdout, params["splitting"])
-    again = split_holdout(edge_interactions.sample(frac=1, random_state=3), holdout, params["splitting"])
+    holdout = NextItemHoldout(strategy="last_n", n=1)
+    first = split_holdout(edge_interactions, holdout, settings(params))
+    again = split_holdout(edge_interactions.sample(frac=1, random_state=3), holdout, settings(params))
     pd.testing.assert_frame_equal(first[1], again[1])
-    user1 = split_holdout(edge_interactions, holdout, {**params["splitting"], "min_events_to_split": 2})[1]
+    user1 = split_holdout(edge_interactions, holdout, settings(params, min_events_to_split=2))[1]
     assert user1[user1.user_id == 1]["item_id"].tolist() == [2]  # the later row in the file wins the tie
 
 
@@ -82,18 +88,20 @@ def test_sample_folds_leak_free_and_leave_one_out(sample, params):
         assert not test_keys & set(map(tuple, folds[name][["user_id", "order"]].to_numpy()))
 
 
-def test_unknown_strategy_is_rejected(edge_interactions, params):
-    with pytest.raises(ValueError, match="'last_n', 'ratio' or 'gaps'"):
-        split_holdout(edge_interactions, {"strategy": "random"}, params["splitting"])
+def test_unknown_strategy_is_rejected():
+    with pytest.raises(ValueError, match=r"strategy\n  Input should be 'last_n' or 'ratio'"):
+        NextItemHoldout.model_validate({"strategy": "random", "n": 1})
+    with pytest.raises(ValueError, match="'last_n' or 'ratio'"):  # gaps is a protocol, not a strategy
+        NextItemHoldout.model_validate({"strategy": "gaps", "fraction": 0.1})
 
 
 @pytest.mark.parametrize("drop_cold_items", [True, False])
 def test_cold_holdout_items_are_dropped_only_when_asked(params, drop_cold_items):
     # last events: user 0 -> item 3 (no one else has it), user 1 -> item 4 (user 2 saw it), user 2 -> item 2
     rows = [(0, 1, 1), (0, 2, 2), (0, 3, 3), (1, 1, 1), (1, 2, 2), (1, 4, 3), (2, 4, 1), (2, 1, 2), (2, 2, 3)]
-    split = {**params["splitting"], "min_events_to_split": 3, "drop_cold_items": drop_cold_items}
+    split = settings(params, min_events_to_split=3, drop_cold_items=drop_cold_items)
     history, held_out = split_holdout(
-        order_interactions(make_events(rows)), {"strategy": "last_n", "n": 1}, split
+        order_interactions(make_events(rows)), NextItemHoldout(strategy="last_n", n=1), split
     )
     assert dict(zip(held_out.user_id, held_out.item_id, strict=True)) == (
         {1: 4, 2: 2} if drop_cold_items else {0: 3, 1: 4, 2: 2}

@@ -26,8 +26,27 @@ def good(interactions) -> pd.DataFrame:
     return pd.DataFrame({"user_id": [0, 1, 2], "item_id": ["3 4 5", "0 1 7", "0 1 2"]})
 
 
-def test_a_valid_submission_passes(good, interactions):
-    validate_submission(good, interactions, PARAMS)
+@pytest.mark.parametrize(
+    "variant",
+    [
+        lambda s: s,
+        lambda s: s.iloc[::-1].reset_index(drop=True),  # users in any order
+        lambda s: s.assign(item_id=["3  4 5", " 0 1 7", "0 1 2 "]),  # any run of spaces between ids
+    ],
+    ids=["as built", "users in any order", "extra spaces"],
+)
+def test_valid_submissions_pass(good, interactions, variant):
+    assert validate_submission(variant(good), interactions, PARAMS) is None
+
+
+def test_a_one_item_submission_read_back_from_csv_passes(interactions, tmp_path):
+    path = tmp_path / "submission.csv"
+    pd.DataFrame({"user_id": [0, 1, 2], "item_id": ["3", "0", "0"]}).to_csv(path, index=False)
+    back = pd.read_csv(path)
+    assert back["item_id"].dtype == "int64"  # one id per row: pandas reads the column as integers
+    assert validate_submission(back, interactions, {"k": 1}) is None
+    with pytest.raises(SubmissionError, match="already-seen"):  # and still checks them
+        validate_submission(back.assign(item_id=[2, 0, 0]), interactions, {"k": 1})
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,6 @@ has not seen, so a hole with many visible neighbours does not outweigh one with 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -18,6 +16,7 @@ import scipy.sparse as sp
 from recsys_challenge.core import ITEM, KEY, QUERY
 
 from .nodes import indexed, item_model, seen_matrix, target_neighbours
+from .settings import CovisitationSettings
 
 HOLE_FEATURES = ("h_sum", "h_max", "h_near_max")
 BLOCK_CELLS = 4_000_000  # dense targets x items cells scored at a time (bounded memory)
@@ -28,7 +27,7 @@ def hole_features(
     history: pd.DataFrame,
     targets: pd.DataFrame,
     items: pd.DataFrame,
-    config: dict[str, Any],
+    config: CovisitationSettings,
 ) -> pd.DataFrame:
     """``union`` with, per candidate, over the user's targets: ``h_sum`` and ``h_max`` of each target's
     normalised co-visitation score for the item (neighbours up to ``window`` away), and ``h_near_max``
@@ -43,7 +42,7 @@ def hole_features(
     vocab = np.unique(np.concatenate([items[ITEM].to_numpy(), history[ITEM].to_numpy()]))
     events = indexed(history, vocab)
     model = item_model(events, len(vocab), config)
-    window = int(config["window"])
+    window = config.window
     adjacent = target_neighbours(events, targets, len(vocab), range(1, 2))
     farther = target_neighbours(events, targets, len(vocab), range(2, window + 1))
     scored = {"all": (adjacent + farther) @ model, "near": adjacent @ model}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +19,8 @@ from recsys_challenge.core import (
     ranked,
 )
 from recsys_challenge.evaluation import candidate_recall, mlflow_test_metrics, ranking_metrics
+
+from .settings import AUTO, RerankerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -84,20 +85,21 @@ def _pool(frame: pd.DataFrame, features: list[str]) -> Pool:
     return Pool(frame[features], label=frame["target"], group_id=frame[QUERY].to_numpy())
 
 
-def catboost_params(data: pd.DataFrame, params: dict[str, Any]) -> dict[str, Any]:
+def catboost_params(data: pd.DataFrame, settings: RerankerSettings) -> dict[str, object]:
     """CatBoost's settings with ``loss_function: auto`` resolved from the labels: QuerySoftMax when no
     user has more than one positive (leave-one-out), YetiRank when users have several (holes, ratio
-    holdouts). QuerySoftMax learned best with one positive (MovieLens-100k leave-one-out test NDCG@10
-    0.114 vs YetiRank 0.097); with about ten hidden events per user YetiRank scored 0.369 vs 0.361."""
-    settings = dict(params["catboost"])
-    if settings.get("loss_function") == "auto":
+    holdouts). Each learned best where it is picked: QuerySoftMax's softmax over a user's candidates fits
+    a single positive, YetiRank's pairs use several (``benchmarks/results/reranker_loo.md``,
+    ``benchmarks/results/reranker_gaps.md``)."""
+    options = settings.catboost.options()
+    if options["loss_function"] == AUTO:
         several = data.groupby(QUERY)["target"].sum().max() > 1
-        settings["loss_function"] = "YetiRank" if several else "QuerySoftMax"
-    return settings
+        options["loss_function"] = "YetiRank" if several else "QuerySoftMax"
+    return options
 
 
 def train_ranker(
-    train_set: pd.DataFrame, params: dict[str, Any]
+    train_set: pd.DataFrame, settings: RerankerSettings
 ) -> tuple[CatBoostRanker, pd.DataFrame, pd.DataFrame]:
     """Fit ``CatBoostRanker`` grouped by user, early-stopped on a held-out share of users.
 
@@ -107,22 +109,20 @@ def train_ranker(
     positives = train_set.groupby(QUERY)["target"].transform("max") > 0
     data = train_set[positives]
     users = np.sort(data[QUERY].unique())
-    rng = np.random.default_rng(int(params["seed"]))
-    held_out = set(
-        rng.choice(users, size=max(1, int(len(users) * float(params["eval_fraction"]))), replace=False)
-    )
+    rng = np.random.default_rng(settings.seed)
+    held_out = set(rng.choice(users, size=max(1, int(len(users) * settings.eval_fraction)), replace=False))
     is_eval = data[QUERY].isin(held_out)
     features = _feature_columns(data)
-    settings = catboost_params(data, params)
+    options = catboost_params(data, settings)
     logger.info(
         "reranker: %d rows, %d users with a positive (%d held out), %d features, loss %s",
         len(data),
         len(users),
         len(held_out),
         len(features),
-        settings["loss_function"],
+        options["loss_function"],
     )
-    model = CatBoostRanker(**settings, random_seed=int(params["seed"]), verbose=False)
+    model = CatBoostRanker(**options, random_seed=settings.seed, verbose=False)
     eval_pool = _pool(data[is_eval], features)
     model.fit(_pool(data[~is_eval], features), eval_set=eval_pool, use_best_model=True)
     # for rankers CatBoost measures importance as the loss change on held-out groups
@@ -143,38 +143,42 @@ def train_ranker(
 
 
 def train_final(
-    model: CatBoostRanker, train_set: pd.DataFrame, test_set: pd.DataFrame, params: dict[str, Any]
+    model: CatBoostRanker, train_set: pd.DataFrame, test_set: pd.DataFrame, settings: RerankerSettings
 ) -> CatBoostRanker:
     """The model that reranks the submission: with ``final_with_test_labels``, refitted on the reranker
     window's and the test window's labels together (each window's users their own groups), else
-    ``model``. The test window's labels are history by then; reported test metrics stay ``model``'s.
-    On MovieLens-100k in the competition's form the hidden events scored +0.005 and +0.008 NDCG@10
-    (two draws) over ``model``."""
-    if not params.get("final_with_test_labels", False):
+    ``model``. The test window's labels are history by then, and the final window is one step further
+    from the reranker window, so the submission's model learns from both; reported test metrics stay
+    ``model``'s. Measured in ``benchmarks/results/reranker_gaps.md``."""
+    if not settings.final_with_test_labels:
         return model
     shift = int(max(train_set[QUERY].max(), test_set[QUERY].max())) + 1
     stacked = pd.concat([train_set, test_set.assign(**{QUERY: test_set[QUERY] + shift})], ignore_index=True)
-    final, _, _ = train_ranker(stacked[train_set.columns], params)
+    final, _, _ = train_ranker(stacked[train_set.columns], settings)
     return final
 
 
-def rerank(model: CatBoostRanker, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+def rerank(model: CatBoostRanker, frame: pd.DataFrame, settings: RerankerSettings) -> pd.DataFrame:
     """Score every candidate and keep the top ``candidates_k`` per user (shared candidate schema)."""
     features = list(model.feature_names_)
     scored = frame[KEY].assign(score=model.predict(frame[features]).astype("float32"))
-    return ranked(scored, int(params["candidates_k"]))
+    return ranked(scored, settings.candidates_k)
 
 
 def compare_models(
-    truth: pd.DataFrame, reranked: pd.DataFrame, union: pd.DataFrame, params: dict[str, Any], **candidates
+    truth: pd.DataFrame,
+    reranked: pd.DataFrame,
+    union: pd.DataFrame,
+    settings: RerankerSettings,
+    **candidates: pd.DataFrame,
 ) -> pd.DataFrame:
     """Every generator and the reranker on the same test users, plus the union's candidate recall
     (the reranker's ceiling) and each model's NDCG@ks_test[0] over the best single generator's."""
-    ks = list(params["ks_test"])
+    ks = list(settings.ks_test)
     rows = [{"model": "reranker", **ranking_metrics(reranked, truth, ks), "candidate_recall": np.nan}]
     for name, frame in sorted(candidates.items()):
         row = {"model": name, **ranking_metrics(frame, truth, ks)}
-        row["candidate_recall"] = candidate_recall(frame[frame["rank"] <= params["per_generator_k"]], truth)
+        row["candidate_recall"] = candidate_recall(frame[frame["rank"] <= settings.per_generator_k], truth)
         rows.append(row)
     table = pd.DataFrame(rows)
     table.loc[table["model"] == "reranker", "candidate_recall"] = candidate_recall(union, truth)

@@ -87,7 +87,7 @@ def template(generators: tuple[str, ...]) -> Pipeline:
                 "truth": TEST_TRUTH,
                 "reranked": "candidates_test",
                 "union": "union_test",
-                "params": PARAMS,
+                "settings": PARAMS,
                 **{g: f"{g}.candidates_test" for g in generators},
             },
             "comparison",

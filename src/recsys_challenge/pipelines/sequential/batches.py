@@ -9,21 +9,16 @@ row; grouping rows by length first is what makes batches short (``batching``: fu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
-from recsys_challenge.core import setting
+if TYPE_CHECKING:
+    from .settings import SequentialSettings
 
-BATCHING = ("full", "trimmed", "bucketed")
 GROUP = 16  # batches drawn together, then sorted by length: batches stay varied across an epoch
-
-
-def batching(cfg: dict[str, Any]) -> str:
-    """The configured ``batching`` (default ``bucketed``), checked."""
-    return setting(cfg, "batching", BATCHING, "bucketed")
 
 
 def trimmed(batch: Any, mask: str = "pad_mask") -> Any:
@@ -76,13 +71,13 @@ class LengthBuckets(Sampler[list[int]]):
 def loader(
     dataset: Dataset,
     lengths: np.ndarray,
-    cfg: dict[str, Any],
+    settings: SequentialSettings,
     shuffle: bool,
     generator: torch.Generator | None,
 ) -> DataLoader:
-    """A DataLoader over ``dataset`` (rows of ``lengths`` real slots) batched as ``cfg`` says. Without
+    """A DataLoader over ``dataset`` (rows of ``lengths`` real slots) batched as ``settings`` say. Without
     ``shuffle`` (scoring) bucketed rows are simply sorted by length."""
-    mode, size = batching(cfg), int(cfg["batch_size"])
+    mode, size = settings.batching, settings.batch_size
     collate = default_collate if mode == "full" else trimming_collate
     if mode != "bucketed":
         return DataLoader(dataset, batch_size=size, shuffle=shuffle, generator=generator, collate_fn=collate)

@@ -6,6 +6,7 @@ meant to be (RePlay's network, its CE loss): random visible slots are masked and
 sides; holes stay masked and carry no label (CE's ignore index). Scoring runs the network over the
 grid and reads the softmax at every *target* slot (the window's holes and the slot after the end); a
 user's targets add up into one ranking. Validation does the same on the reranker window's targets.
+Training and refits: ``tasks.cloze``.
 """
 
 from __future__ import annotations
@@ -17,23 +18,20 @@ import lightning
 import numpy as np
 import pandas as pd
 import torch
-from lightning.pytorch.callbacks import Callback
 
-from recsys_challenge.core import ITEM, POSITION, QUERY, ranked
-from recsys_challenge.evaluation import ranking_metrics
+from recsys_challenge.core import ITEM, POSITION, QUERY
 
 from . import batches, placement
 from .backends import backend_for
-from .holes import unseen_top
-from .refitting import refit_members, starting, train_fixed
+from .model import SequentialModel
+from .scoring import no_candidates, unseen_top
 from .sequences import training_windows, window_ends
-from .training import Member, SequentialModel, Start, early_stopped, fit_members
+from .settings import SequentialSettings
 
 # grid slots without a visible item: unknown; to be scored; to be scored at ``tail_weight`` (the open
 # slot after the last event in the final window)
 HOLE, TARGET, TAIL = -1, -2, -3
 IGNORE = -100  # torch's CrossEntropyLoss ignore_index: a slot that teaches nothing
-Config, Folder = dict[str, Any], str | None
 
 
 def grids(history: pd.DataFrame, targets: pd.DataFrame | None, vocab: np.ndarray) -> pd.Series:
@@ -126,67 +124,57 @@ class GridDataset(torch.utils.data.Dataset):
         }
 
 
-def training_loader(grid: pd.Series, cfg: dict[str, Any]) -> torch.utils.data.DataLoader:
+def training_loader(grid: pd.Series, settings: SequentialSettings) -> torch.utils.data.DataLoader:
     """Shuffled, seeded training windows of every grid (``train_stride`` apart, default half a window,
     as ``sequences.training_windows`` cuts them), batched as ``batching`` says; windows without a
     visible item teach nothing."""
-    length = int(cfg["max_seq_len"])
-    stride = int(cfg.get("train_stride") or max(length // 2, 1))
+    length = settings.max_seq_len
+    stride = settings.train_stride or max(length // 2, 1)
     rows = [w for w in training_windows(grid, length, stride) if (np.asarray(w) >= 0).any()]
-    seed = int(cfg["seed"])
-    dataset = GridDataset(
-        rows, np.zeros(len(rows), dtype=int), length, float(cfg.get("mask_prob", 0.15)), seed
-    )
+    seed = settings.seed
+    dataset = GridDataset(rows, np.zeros(len(rows), dtype=int), length, settings.mask_prob, seed)
     lengths = np.array([len(r) for r in rows])
-    return batches.loader(dataset, lengths, cfg, shuffle=True, generator=torch.Generator().manual_seed(seed))
-
-
-def cloze_scores(
-    modules: list[lightning.LightningModule], grid: pd.Series, cfg: dict[str, Any]
-) -> tuple[np.ndarray, torch.Tensor]:
-    """(users, users x items mean probability over each user's target slots and the ``modules``)."""
-    scores = [_network_scores(m, grid, cfg) for m in modules]
-    return scores[0][0], torch.stack([s for _, s in scores]).mean(dim=0)
+    generator = torch.Generator().manual_seed(seed)
+    return batches.loader(dataset, lengths, settings, shuffle=True, generator=generator)
 
 
 @torch.no_grad()
 def _network_scores(
-    module: lightning.LightningModule, grid: pd.Series, cfg: dict[str, Any]
-) -> tuple[np.ndarray, torch.Tensor]:
-    length = int(cfg["max_seq_len"])
-    tail_weight = float(cfg.get("tail_weight", 1.0))
+    module: lightning.LightningModule, query: Query, n_items: int, settings: SequentialSettings
+) -> torch.Tensor:
+    """users x items: one network's mean probability over each user's target slots (the open slot
+    after the end weighs ``query.tail_weight``)."""
+    length = settings.max_seq_len
     rows, owners = [], []
-    users = grid.index.to_numpy()
-    for i, g in enumerate(grid):
+    for i, g in enumerate(query.grid):
         windows = scoring_windows(g, length)
         rows += windows
         owners += [i] * len(windows)
-    device = placement.device(cfg)
-    network = placement.on(module._model, device)
-    was_training = network.training
-    network.eval()
-    totals = None
-    counts = torch.zeros(len(users))
-    dataset = GridDataset(rows, np.asarray(owners), length, 0.0, None)
-    lengths = np.array([len(r) for r in rows])
-    for batch in batches.loader(dataset, lengths, cfg, shuffle=False, generator=None):
-        logits = network(
-            {ITEM: batch["inputs"][ITEM].to(device)},
-            batch["pad_mask"].to(device),
-            batch["token_mask"].to(device),
-        )
-        chosen = batch["target_mask"].to(device)
-        probs = torch.softmax(logits[chosen].float(), dim=-1).cpu()
-        owner = batch["query_id"].repeat_interleave(chosen.sum(dim=1).cpu())
-        weight = torch.where(batch["tail_mask"][batch["target_mask"]], tail_weight, 1.0)
-        if totals is None:
-            totals = torch.zeros(len(users), probs.shape[1])
-        totals.index_add_(0, owner, probs * weight.unsqueeze(1))
-        counts.index_add_(0, owner, weight)
-    network.train(was_training)
+    device = placement.device(settings)
+    backend = backend_for(settings, n_items)
+    with placement.scoring(backend.network(module), device) as network:
+        totals = None  # as wide as the network's logits
+        counts = torch.zeros(len(query.grid))
+        dataset = GridDataset(rows, np.asarray(owners), length, 0.0, None)
+        lengths = np.array([len(r) for r in rows])
+        for batch in batches.loader(dataset, lengths, settings, shuffle=False, generator=None):
+            logits = backend.masked_logits(
+                network,
+                batch["inputs"][ITEM].to(device),
+                batch["pad_mask"].to(device),
+                batch["token_mask"].to(device),
+            )
+            chosen = batch["target_mask"].to(device)
+            probs = torch.softmax(logits[chosen].float(), dim=-1).cpu()
+            owner = batch["query_id"].repeat_interleave(chosen.sum(dim=1).cpu())
+            weight = torch.where(batch["tail_mask"][batch["target_mask"]], query.tail_weight, 1.0)
+            if totals is None:
+                totals = torch.zeros(len(query.grid), probs.shape[1])
+            totals.index_add_(0, owner, probs * weight.unsqueeze(1))
+            counts.index_add_(0, owner, weight)
     if totals is None:
-        totals = torch.zeros(len(users), int(cfg["n_items"]))
-    return users, totals / counts.clamp(min=1).unsqueeze(1)
+        totals = torch.zeros(len(query.grid), n_items)
+    return totals / counts.clamp(min=1).unsqueeze(1)
 
 
 @dataclass(frozen=True)
@@ -211,89 +199,24 @@ class Query:
 
 def top_items(
     modules: list[lightning.LightningModule],
-    history: pd.DataFrame,
-    targets: pd.DataFrame,
+    query: Query,
     vocab: np.ndarray,
     k: int,
-    cfg: dict[str, Any],
+    settings: SequentialSettings,
 ) -> pd.DataFrame:
-    """Top-``k`` unseen items per user with a target: the mean probability over its target slots."""
-    return query_top_items(modules, Query.of(history, targets, vocab), vocab, k, cfg)
-
-
-def query_top_items(
-    modules: list[lightning.LightningModule], query: Query, vocab: np.ndarray, k: int, cfg: dict[str, Any]
-) -> pd.DataFrame:
-    """``top_items`` over a prepared ``Query``."""
+    """Top-``k`` unseen items per user of ``query``: the ``modules``' mean probability over its target
+    slots."""
     if query.grid.empty:
-        return ranked(pd.DataFrame({QUERY: [], ITEM: [], "score": []}))
-    users, scores = cloze_scores(modules, query.grid, {**cfg, "tail_weight": query.tail_weight})
-    return unseen_top(users, scores, query.seen, vocab, k)
-
-
-class ClozeValidation(Callback):
-    """After each training epoch: NDCG/Recall/MAP of the cloze ranking on the validation window, logged
-    as ``ndcg@k`` ... so early stopping and checkpoints monitor it as they do for next-item models."""
-
-    def __init__(
-        self, history: pd.DataFrame, truth: pd.DataFrame, targets: pd.DataFrame, vocab: np.ndarray, cfg: dict
-    ) -> None:
-        # the grids do not change between epochs: built once
-        self.query, self.truth, self.vocab, self.cfg = Query.of(history, targets, vocab), truth, vocab, cfg
-
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        ks = list(self.cfg["ks"])
-        top = query_top_items([pl_module], self.query, self.vocab, max(ks), self.cfg)
-        metrics = ranking_metrics(top, self.truth, ks)
-        for name, value in metrics.items():
-            metric, k = name.rsplit("_", 1)
-            pl_module.log(f"{metric}@{k}", value, on_step=False, on_epoch=True)
-
-
-def fit(
-    train: pd.DataFrame,
-    valid_truth: pd.DataFrame,
-    vocab: np.ndarray,
-    cfg: Config,
-    checkpoint_dir: Folder = None,
-) -> SequentialModel:
-    """Cloze training on ``train``'s grids, early-stopped on the cloze ranking of ``valid_truth``'s
-    positions (its items hidden); ensembles and checkpoints as for next-item models."""
-    grid = grids(train, None, vocab)
-
-    def fit_member(member_cfg: dict[str, Any], folder: str | None) -> tuple[Member, pd.DataFrame]:
-        member_cfg = {**member_cfg, "n_items": len(vocab)}
-        return early_stopped(
-            backend_for(member_cfg, len(vocab)).build,
-            lambda: {"train_dataloaders": training_loader(grid, member_cfg)},
-            ClozeValidation(train, valid_truth, valid_truth, vocab, member_cfg),
-            member_cfg,
-            folder,
-            validate=False,
-        )
-
-    return fit_members(fit_member, vocab, cfg, checkpoint_dir)
-
-
-def refit(
-    model: SequentialModel, train: pd.DataFrame, cfg: dict[str, Any], warm: bool = False
-) -> SequentialModel:
-    """Cloze training on a longer history: from scratch, every member for its own best epochs, or
-    ``warm`` from the model's weights for ``warm_epochs``."""
-    grid = grids(train, None, model.vocab)
-
-    def train_member(member_cfg: dict[str, Any], epochs: int, start: Start) -> tuple[Member, pd.DataFrame]:
-        build = starting(backend_for(member_cfg, len(model.vocab)).build, start)
-        return train_fixed(
-            build, lambda: {"train_dataloaders": training_loader(grid, member_cfg)}, member_cfg, epochs
-        )
-
-    return refit_members(train_member, model, cfg, warm)
+        return no_candidates()
+    scores = torch.stack([_network_scores(m, query, len(vocab), settings) for m in modules]).mean(dim=0)
+    return unseen_top(query.grid.index.to_numpy(), scores, query.seen, vocab, k)
 
 
 def recommend(
-    model: SequentialModel, history: pd.DataFrame, targets: pd.DataFrame, k: int, cfg: dict[str, Any]
+    model: SequentialModel, history: pd.DataFrame, targets: pd.DataFrame, settings: SequentialSettings
 ) -> pd.DataFrame:
-    """Top-``k`` unseen items per user with a target: members' mean probability over its target slots."""
-    config = {**placement.placed(model.config, cfg), "n_items": len(model.vocab)}
-    return top_items([m.module for m in model.members], history, targets, model.vocab, k, config)
+    """Top ``candidates_k`` unseen items per user with a target, placed as the run's ``settings`` say."""
+    query = Query.of(history, targets, model.vocab)
+    modules = [m.module for m in model.members]
+    config = placement.placed(model.settings, settings)
+    return top_items(modules, query, model.vocab, settings.candidates_k, config)

@@ -12,36 +12,28 @@ code on mirrored frames, and training is the forward code on the same sequences 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from recsys_challenge.core import ORDER, POSITION, QUERY, setting
+from recsys_challenge.core import ORDER, POSITION, QUERY
 
-if TYPE_CHECKING:
-    from .training import SequentialModel
+from .settings import SequentialSettings
 
 logger = logging.getLogger(__name__)
 DIRECTIONS = {"forward": (False,), "backward": (True,), "both": (False, True)}
 
 
-def direction(cfg: dict[str, Any]) -> str:
-    """The configured ``direction`` (default ``forward``), checked."""
-    return setting(cfg, "direction", DIRECTIONS, "forward")
-
-
-def backward_flags(cfg: dict[str, Any], holes: bool) -> tuple[bool, ...]:
+def backward_flags(settings: SequentialSettings, holes: bool) -> tuple[bool, ...]:
     """Which readings to train (False forward, True backward) for ``direction``. Only a SASRec filling
     the holes of its windows (``holes``) reads them backwards; anywhere else only the forward reading
     predicts anything (the next item, or the cloze model that reads both sides itself)."""
-    value = direction(cfg)
+    value = settings.direction
     if value != "forward" and not holes:
         logger.info(
             "%s: direction %s applies to SASRec filling holes (hole_scoring left_context) in windows "
             "with holes; training the forward reading only",
-            cfg.get("name", "sequential"),
+            settings.name,
             value,
         )
         return (False,)
@@ -87,23 +79,3 @@ def shared(history: pd.DataFrame, targets: pd.DataFrame, readings: int) -> pd.Da
     reads = (position > bounds["min"].to_numpy()).astype(int) + (position < bounds["max"].to_numpy())
     weight = targets["weight"].to_numpy() if "weight" in targets else np.ones(len(targets))
     return targets.assign(weight=weight / np.maximum(reads, 1))
-
-
-def marked(model: SequentialModel, backward: bool) -> SequentialModel:
-    """``model`` with every member flagged as reading ``backward`` (or not)."""
-    return replace(model, members=[replace(m, backward=backward) for m in model.members])
-
-
-def parts(model: SequentialModel) -> dict[bool, SequentialModel]:
-    """The model's forward (False) and backward (True) members, each as a model of its own."""
-    out = {}
-    for backward in (False, True):
-        members = [m for m in model.members if m.backward == backward]
-        if members:
-            out[backward] = replace(model, members=members)
-    return out
-
-
-def joined(models: list[SequentialModel]) -> SequentialModel:
-    """One model with the members of ``models`` (the first one's history and best epoch reported)."""
-    return replace(models[0], members=[m for model in models for m in model.members])

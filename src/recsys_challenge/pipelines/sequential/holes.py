@@ -1,4 +1,5 @@
-"""A next-item SASRec filling holes from their left context (and the top-k helper of both hole scorers).
+"""A next-item SASRec filling holes from their left context (``tasks.holes``; the right context through
+``directions``).
 
 Under the competition protocol a window's targets sit inside each sequence. SASRec's output after any
 event is its prediction of the next one (causal attention: it reads nothing later), so the output after
@@ -14,34 +15,20 @@ least half a window of context (or the whole history before it).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import lightning
 import numpy as np
 import pandas as pd
 import torch
-from lightning.pytorch.callbacks import Callback
 
-from recsys_challenge.core import ITEM, ORDER, POSITION, QUERY, ranked, setting
-from recsys_challenge.evaluation import ranking_metrics
+from recsys_challenge.core import ITEM, ORDER, POSITION, QUERY
 
 from . import directions, placement
-
-if TYPE_CHECKING:
-    from .training import SequentialModel
-
-SCORINGS = ("left_context", "end")
-
-
-def scores_holes(cfg: dict[str, Any]) -> bool:
-    """Whether a next-item model scores interior targets from their left context (``hole_scoring:
-    left_context``, SASRec only: BERT4Rec reads both sides, its cloze task is ``bert4rec_cloze``) or
-    ranks once from the sequence's end for every window (``end``)."""
-    scoring = setting(cfg, "hole_scoring", SCORINGS, "left_context")
-    next_item = cfg.get("task", "next_item") == "next_item"
-    return scoring == "left_context" and cfg["model"] == "sasrec" and next_item
+from .backends import backend_for
+from .model import SequentialModel
+from .scoring import no_candidates, unseen_top
+from .settings import SequentialSettings
 
 
 def interior(targets: pd.DataFrame) -> bool:
@@ -122,98 +109,59 @@ class Query:
         return cls(users, flat, starts, slots, reads.sort_values("slot", kind="stable"), (seen_rows, flat))
 
 
-def _probabilities(
-    module: lightning.LightningModule, query: Query, n_items: int, cfg: dict[str, Any]
-) -> torch.Tensor:
-    """users x items: the weighted mean of the softmax after each target's left neighbour."""
-    totals, counts = _sums(module, query, n_items, cfg)
-    return totals / counts.clamp(min=1e-12).unsqueeze(1)
-
-
 @torch.no_grad()
 def _sums(
-    module: lightning.LightningModule, query: Query, n_items: int, cfg: dict[str, Any]
+    module: lightning.LightningModule, query: Query, n_items: int, settings: SequentialSettings
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per user of ``query``: the weighted sum of the softmax after each target's left neighbour, and
     the sum of the weights."""
-    length, batch = int(cfg["max_seq_len"]), int(cfg["batch_size"])
-    where = placement.device(cfg)
-    network = copy.deepcopy(module.model).to(where).eval()
-    reads, slots = query.reads, query.slots
-    bounds = np.searchsorted(reads["slot"].to_numpy(), np.arange(0, len(slots) + batch, batch))
-    totals = torch.zeros(len(query.users), n_items)
-    counts = torch.zeros(len(query.users))
-    for i, first in enumerate(range(0, len(slots), batch)):
-        part = slots.iloc[first : first + batch]
-        inputs, mask = _window_inputs((query.flat, query.starts), part, query.users, length, n_items)
-        width = int(mask.sum(dim=1).max())  # left padding can go: positions count from the right
-        hidden = network.body({ITEM: inputs[:, -width:].to(where)}, mask[:, -width:].to(where))
-        here = reads.iloc[bounds[i] : bounds[i + 1]]
-        states = hidden[
-            torch.as_tensor(here["slot"].to_numpy() - first, device=where),
-            torch.as_tensor(here["offset"].to_numpy() - (length - width), device=where),
-        ]
-        weight = torch.as_tensor(here["weight"].to_numpy())
-        probs = torch.softmax(network.get_logits(states)[:, :n_items].float(), dim=-1).cpu()
-        rows = torch.as_tensor(here["row"].to_numpy())
-        totals.index_add_(0, rows, probs * weight.unsqueeze(1))
-        counts.index_add_(0, rows, weight)
-    return totals, counts
+    length, batch = settings.max_seq_len, settings.batch_size
+    where = placement.device(settings)
+    backend = backend_for(settings, n_items)
+    with placement.scoring(backend.network(module), where) as network:
+        reads, slots = query.reads, query.slots
+        bounds = np.searchsorted(reads["slot"].to_numpy(), np.arange(0, len(slots) + batch, batch))
+        totals = torch.zeros(len(query.users), n_items)
+        counts = torch.zeros(len(query.users))
+        for i, first in enumerate(range(0, len(slots), batch)):
+            part = slots.iloc[first : first + batch]
+            inputs, mask = _window_inputs((query.flat, query.starts), part, query.users, length, n_items)
+            width = int(mask.sum(dim=1).max())  # left padding can go: positions count from the right
+            hidden = backend.states(network, inputs[:, -width:].to(where), mask[:, -width:].to(where))
+            here = reads.iloc[bounds[i] : bounds[i + 1]]
+            states = hidden[
+                torch.as_tensor(here["slot"].to_numpy() - first, device=where),
+                torch.as_tensor(here["offset"].to_numpy() - (length - width), device=where),
+            ]
+            weight = torch.as_tensor(here["weight"].to_numpy())
+            probs = torch.softmax(backend.logits(network, states)[:, :n_items].float(), dim=-1).cpu()
+            rows = torch.as_tensor(here["row"].to_numpy())
+            totals.index_add_(0, rows, probs * weight.unsqueeze(1))
+            counts.index_add_(0, rows, weight)
+        return totals, counts
 
 
-def top_items(
-    modules: list[lightning.LightningModule],
-    history: pd.DataFrame,
-    targets: pd.DataFrame,
-    vocab: np.ndarray,
-    k: int,
-    cfg: dict[str, Any],
+def validation_top(
+    module: lightning.LightningModule, query: Query, vocab: np.ndarray, k: int, settings: SequentialSettings
 ) -> pd.DataFrame:
-    """Top-``k`` unseen items per user with a target after a visible event: the mean probability over
-    its targets (at their weights) and the ``modules``."""
-    return query_top_items(modules, Query.of(history, targets, vocab, int(cfg["max_seq_len"])), vocab, k, cfg)
-
-
-def query_top_items(
-    modules: list[lightning.LightningModule], query: Query, vocab: np.ndarray, k: int, cfg: dict[str, Any]
-) -> pd.DataFrame:
-    """``top_items`` over a prepared ``Query``."""
+    """Top-``k`` unseen items per user of ``query`` by one network in training (validation): the
+    weighted mean of its softmax after each target's left neighbour."""
     if query.reads.empty:
-        return ranked(pd.DataFrame({QUERY: [], ITEM: [], "score": []}))
-    scores = torch.stack([_probabilities(m, query, len(vocab), cfg) for m in modules]).mean(dim=0)
-    return unseen_top(query.users, scores, query.seen, vocab, k)
-
-
-def unseen_top(
-    users: np.ndarray, scores: torch.Tensor, seen: tuple[np.ndarray, np.ndarray], vocab: np.ndarray, k: int
-) -> pd.DataFrame:
-    """Candidates from a users x items matrix of probabilities: ``seen`` (rows, item indices) removed,
-    the best ``k`` per user with a positive score (a user without a target scores 0 everywhere)."""
-    scores = scores.clone()
-    scores[seen] = -1.0
-    depth = min(k, scores.shape[1])
-    values, index = torch.topk(scores, depth, dim=1)
-    frame = pd.DataFrame(
-        {
-            QUERY: np.repeat(users, depth),
-            ITEM: vocab[index.numpy().ravel()],
-            "score": values.numpy().ravel().astype("float32"),
-        }
-    )
-    return ranked(frame[frame["score"] > 0], k)
+        return no_candidates()
+    totals, counts = _sums(module, query, len(vocab), settings)
+    return unseen_top(query.users, totals / counts.clamp(min=1e-12).unsqueeze(1), query.seen, vocab, k)
 
 
 def recommend(
-    model: SequentialModel, history: pd.DataFrame, targets: pd.DataFrame, k: int, cfg: dict[str, Any]
+    model: SequentialModel, history: pd.DataFrame, targets: pd.DataFrame, settings: SequentialSettings
 ) -> pd.DataFrame:
     """Top-``k`` unseen items per user with a readable target: the weighted mean over its targets of the
     members' softmax, forward members after each target's left neighbour, backward members
     (``directions``) after its right one on the mirrored sequence (a target read from both sides gets the
-    mean of the two); batched as ``cfg`` says."""
-    config = placement.placed(model.config, cfg)
-    config["batch_size"] = cfg.get("batch_size", model.config["batch_size"])
-    length, n_items = int(config["max_seq_len"]), len(model.vocab)
-    readings = directions.parts(model)
+    mean of the two); placed and batched as the run's ``settings`` say, ``candidates_k`` deep."""
+    config = placement.placed(model.settings, settings).but(batch_size=settings.batch_size)
+    length, n_items = config.max_seq_len, len(model.vocab)
+    readings = model.parts()
     targets = directions.shared(history, targets, len(readings))
     reads = []
     for backward, part in readings.items():
@@ -222,7 +170,7 @@ def recommend(
         reads += [(query.users, _sums(m.module, query, n_items, config)) for m in part.members]
     users = np.unique(np.concatenate([u for u, _ in reads]))
     if not len(users):
-        return ranked(pd.DataFrame({QUERY: [], ITEM: [], "score": []}))
+        return no_candidates()
     totals, counts = torch.zeros(len(users), n_items), torch.zeros(len(users))
     for part_users, (part_totals, part_counts) in reads:
         rows = torch.as_tensor(np.searchsorted(users, part_users))
@@ -233,24 +181,5 @@ def recommend(
         np.searchsorted(users, seen[QUERY].to_numpy()),
         np.searchsorted(model.vocab, seen[ITEM].to_numpy()),
     )
-    return unseen_top(users, totals / counts.clamp(min=1e-12).unsqueeze(1), seen_at, model.vocab, k)
-
-
-class HoleValidation(Callback):
-    """After each training epoch: NDCG/Recall/MAP of the left-context ranking on the validation window's
-    holes (the right context's, on mirrored frames), logged as ``ndcg@k`` ... for early stopping and
-    checkpoints (the cloze model's way)."""
-
-    def __init__(
-        self, history: pd.DataFrame, truth: pd.DataFrame, targets: pd.DataFrame, vocab: np.ndarray, cfg: dict
-    ) -> None:
-        # the windows and targets do not change between epochs: built once
-        self.query = Query.of(history, targets, vocab, int(cfg["max_seq_len"]))
-        self.truth, self.vocab, self.cfg = truth, vocab, cfg
-
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        ks = list(self.cfg["ks"])
-        top = query_top_items([pl_module], self.query, self.vocab, max(ks), self.cfg)
-        for name, value in ranking_metrics(top, self.truth, ks).items():
-            metric, k = name.rsplit("_", 1)
-            pl_module.log(f"{metric}@{k}", value, on_step=False, on_epoch=True)
+    scores = totals / counts.clamp(min=1e-12).unsqueeze(1)
+    return unseen_top(users, scores, seen_at, model.vocab, settings.candidates_k)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import lightning
 import numpy as np
@@ -13,35 +12,37 @@ import pandas as pd
 
 from recsys_challenge.core import ITEM, QUERY, ranked
 
-from . import directions
 from .backends import Feed, backend_for
+from .model import SequentialModel
 from .placement import placed
 from .sequences import user_sequences
-from .training import SequentialModel, trainer
+from .settings import SequentialSettings
+from .training import trainer
 
 
-def recommend(model: SequentialModel, history: pd.DataFrame, k: int, cfg: dict[str, Any]) -> pd.DataFrame:
-    """Top-``k`` unseen items for every user of ``history``: user_id, item_id, score, rank (1 = best).
+def recommend(model: SequentialModel, history: pd.DataFrame, settings: SequentialSettings) -> pd.DataFrame:
+    """Top ``candidates_k`` unseen items for every user of ``history``: user_id, item_id, score, rank
+    (1 = best).
 
     A single network scores with its logits; an ensemble with the mean of its members' probabilities.
-    ``cfg`` may place inference elsewhere than training (``accelerator``, ``devices``).
+    The run's ``settings`` may place inference elsewhere than training (``accelerator``, ``devices``).
     """
-    k = min(k, len(model.vocab) - 1)
+    k = min(settings.candidates_k, len(model.vocab) - 1)
     model = forward_part(model)
     seqs = user_sequences(history, model.vocab)
     if len(model.members) == 1:
-        return ranked(top_items(model, model.members[0].module, seqs, k, cfg))
+        return ranked(top_items(model, model.members[0].module, seqs, k, settings))
     depth = min(max(2 * k, 100), len(model.vocab) - 1)
-    tops = [top_items(model, m.module, seqs, depth, cfg) for m in model.members]
+    tops = [top_items(model, m.module, seqs, depth, settings) for m in model.members]
     return ranked(mean_probabilities(tops), k)
 
 
 def forward_part(model: SequentialModel) -> SequentialModel:
     """The model's forward members: a backward one (``directions``) predicts what came before a sequence."""
-    forward = directions.parts(model).get(False)
+    forward = model.parts().get(False)
     if forward is None:
         raise ValueError(
-            f"{model.config.get('name', 'sequential')}: direction backward scores the holes of a sequence "
+            f"{model.settings.name}: direction backward scores the holes of a sequence "
             "only; this window has none (next-item data): use direction forward or both"
         )
     return forward
@@ -60,10 +61,14 @@ def mean_probabilities(tops: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def top_items(
-    model: SequentialModel, module: lightning.LightningModule, seqs: pd.Series, k: int, cfg: dict[str, Any]
+    model: SequentialModel,
+    module: lightning.LightningModule,
+    seqs: pd.Series,
+    k: int,
+    settings: SequentialSettings,
 ) -> pd.DataFrame:
     """One network's top-``k`` unseen items per user of ``seqs`` (raw item ids, float32 scores)."""
-    config = {**placed(model.config, cfg), "progress_bar": False}
+    config = placed(model.settings, settings).but(progress_bar=False)
     backend = backend_for(config, len(model.vocab))
     callback = backend.top_items_callback(k, seqs)
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from recsys_challenge.core import LATER_WINDOWS, WINDOWS, for_window
+from recsys_challenge.core import LATER_WINDOWS, PROTOCOL, WINDOWS, for_window
 from recsys_challenge.evaluation import evaluate, mlflow_metrics
 from recsys_challenge.pipelines.namespacing import per_model
 
@@ -19,7 +19,7 @@ def _pandas(fold: str) -> str:
 HISTORY = {window: _pandas(w.history) for window, w in WINDOWS.items()}
 TRUTH = {window: _pandas(w.truth) for window, w in WINDOWS.items() if w.truth}
 TARGETS = {window: f"targets_{window}" for window in WINDOWS}
-SHARED = {"items@pandas", *HISTORY.values(), *TRUTH.values(), *TARGETS.values()}
+SHARED = {"items@pandas", PROTOCOL, *HISTORY.values(), *TRUTH.values(), *TARGETS.values()}
 
 
 def template() -> Pipeline:
@@ -29,14 +29,14 @@ def template() -> Pipeline:
     nodes = [
         Node(
             exclusive(fit_generator),
-            [HISTORY["rerank"], TRUTH["rerank"], "items@pandas", HISTORY["final"], config],
+            [HISTORY["rerank"], TRUTH["rerank"], "items@pandas", HISTORY["final"], PROTOCOL, config],
             ["model_gen", "train_history"],
             name="fit",
             tags=["training"],
         ),
         Node(
             exclusive(recommend),
-            ["model_gen", HISTORY["rerank"], TARGETS["rerank"], config],
+            ["model_gen", HISTORY["rerank"], TARGETS["rerank"], PROTOCOL, config],
             "candidates_rerank",
             name="candidates_rerank",
             tags=["inference"],
@@ -47,14 +47,14 @@ def template() -> Pipeline:
         nodes += [
             Node(
                 exclusive(for_window(refit_or_reuse, window, f"refit_or_reuse_{window}")),
-                [f"model_{previous}", HISTORY[window], config],
+                [f"model_{previous}", HISTORY[window], PROTOCOL, config],
                 f"model_{window}",
                 name=f"refit_{window}",
                 tags=["training"],
             ),
             Node(
                 exclusive(recommend),
-                [f"model_{window}", HISTORY[window], TARGETS[window], config],
+                [f"model_{window}", HISTORY[window], TARGETS[window], PROTOCOL, config],
                 f"candidates_{window}",
                 name=f"candidates_{window}",
                 tags=["inference"],

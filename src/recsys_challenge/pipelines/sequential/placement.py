@@ -3,25 +3,27 @@ reads them, so that scoring outside a ``Trainer`` (holes, cloze) runs on the dev
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import lightning
 import torch
 
-PLACEMENT = ("accelerator", "devices")
+from .settings import SequentialSettings
 
 
-def placed(model_config: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
-    """A fitted model's settings with the placement of ``cfg`` (the run's): a model trained on a GPU box
-    scores where this run says."""
-    return {**model_config, **{key: cfg[key] for key in PLACEMENT if key in cfg}}
+def placed(model_settings: SequentialSettings, settings: SequentialSettings) -> SequentialSettings:
+    """A fitted model's settings with the placement of ``settings`` (the run's): a model trained on a GPU
+    box scores where this run says."""
+    return model_settings.but(accelerator=settings.accelerator, devices=settings.devices)
 
 
-def device(cfg: dict[str, Any]) -> torch.device:
-    """The device a ``Trainer`` of ``cfg`` would put a network on (its first one for several)."""
-    return _root_device(str(cfg.get("accelerator", "auto")), _hashable(cfg.get("devices", "auto")))
+def device(settings: SequentialSettings) -> torch.device:
+    """The device a ``Trainer`` of ``settings`` would put a network on (its first one for several)."""
+    return _root_device(settings.accelerator, _hashable(settings.devices))
 
 
 def on(network: torch.nn.Module, target: torch.device) -> torch.nn.Module:
@@ -31,6 +33,20 @@ def on(network: torch.nn.Module, target: torch.device) -> torch.nn.Module:
     if current.type == target.type and (target.index is None or current.index == target.index):
         return network
     return copy.deepcopy(network).to(target)
+
+
+@contextlib.contextmanager
+def scoring(network: torch.nn.Module, target: torch.device) -> Iterator[torch.nn.Module]:
+    """``on(network, target)`` in evaluation mode, the mode it had restored afterwards (a network scored
+    by a validation callback goes on training)."""
+    placed_network = on(network, target)
+    was_training = placed_network.training
+    placed_network.eval()
+    try:
+        with torch.no_grad():
+            yield placed_network
+    finally:
+        placed_network.train(was_training)
 
 
 def _hashable(devices: Any) -> Any:

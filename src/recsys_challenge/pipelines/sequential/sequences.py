@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from recsys_challenge.core import ITEM, ORDER, QUERY
+
+from .settings import SequentialSettings
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +35,11 @@ def filter_long_sequences(fold: pd.DataFrame, max_events: int | None) -> pd.Data
     return fold[position_from_end <= max_events]
 
 
-def long_filter_is_noop(cfg: dict[str, Any], window: int) -> bool:
+def long_filter_is_noop(settings: SequentialSettings, window: int) -> bool:
     """Whether ``max_train_events`` cannot change training: without a ``train_stride`` a model trains on
     each user's last ``window`` events only, so a filter at least that long removes nothing it reads."""
-    max_events = cfg.get("max_train_events")
-    return bool(max_events) and cfg.get("train_stride") is None and int(max_events) >= window
+    max_events = settings.max_train_events
+    return bool(max_events) and settings.train_stride is None and max_events >= window
 
 
 def training_windows(seqs: pd.Series, length: int, stride: int | None) -> pd.Series:
@@ -61,15 +62,17 @@ def window_ends(size: int, length: int, stride: int) -> list[int]:
     return [*range(size, length, -stride), min(size, length)]
 
 
-def training_sequences(train: pd.DataFrame, vocab: np.ndarray, cfg: dict[str, Any], window: int) -> pd.Series:
-    """The sequences a model trains on: ``train`` cut by the long-sequence filter of ``cfg``, per user.
+def training_sequences(
+    train: pd.DataFrame, vocab: np.ndarray, settings: SequentialSettings, window: int
+) -> pd.Series:
+    """The sequences a model trains on: ``train`` cut by the long-sequence filter of ``settings``.
     ``window`` is how many events of a sequence one training row holds (for the no-op warning)."""
-    if long_filter_is_noop(cfg, window):
+    if long_filter_is_noop(settings, window):
         logger.warning(
             "%s: max_train_events=%d >= the %d events a training row holds (without train_stride) has no "
             "effect; the model equals one without it",
-            cfg.get("name", "sequential"),
-            cfg["max_train_events"],
+            settings.name,
+            settings.max_train_events,
             window,
         )
-    return user_sequences(filter_long_sequences(train, cfg.get("max_train_events")), vocab)
+    return user_sequences(filter_long_sequences(train, settings.max_train_events), vocab)

@@ -9,12 +9,15 @@ share per user instead (and refuses to split every user), so the draw is written
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from recsys_challenge.core import ITEM, POSITION, QUERY
+
+if TYPE_CHECKING:
+    from .settings import GapsHoldout
 
 TARGET_COLUMNS = [QUERY, POSITION, "weight", "tail"]
 
@@ -22,8 +25,8 @@ TARGET_COLUMNS = [QUERY, POSITION, "weight", "tail"]
 class GapsSplitter:
     """Holds out each event with probability ``fraction`` (seeded); every user keeps its last event."""
 
-    def __init__(self, holdout: dict[str, Any], drop_cold_users: bool, drop_cold_items: bool) -> None:
-        self.fraction, self.seed = float(holdout["fraction"]), int(holdout.get("seed", 0))
+    def __init__(self, holdout: GapsHoldout, drop_cold_users: bool, drop_cold_items: bool) -> None:
+        self.fraction, self.seed = holdout.fraction, holdout.seed
         self.drop_cold_users, self.drop_cold_items = drop_cold_users, drop_cold_items
 
     def split(self, interactions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -37,11 +40,6 @@ class GapsSplitter:
         if self.drop_cold_items:
             held_out = held_out[held_out[ITEM].isin(history[ITEM])]
         return history, held_out
-
-
-def gaps_splitter(holdout: dict[str, Any], drop_cold_users: bool, drop_cold_items: bool) -> GapsSplitter:
-    """Every user hides ``fraction`` of its events, picked at random with ``seed``."""
-    return GapsSplitter(holdout, drop_cold_users, drop_cold_items)
 
 
 def truth_targets(truth: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:

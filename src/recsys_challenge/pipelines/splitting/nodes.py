@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 from replay.splitters import LastNSplitter, RatioSplitter
 
-from recsys_challenge.core import ITEM, ORDER, POSITION, QUERY
+from recsys_challenge.core import GAPS, ITEM, NEXT_ITEM, ORDER, POSITION, PROTOCOL, PROTOCOLS, QUERY
 
-from .gaps import gaps_splitter, raw_targets, truth_targets
+from .gaps import GapsSplitter, raw_targets, truth_targets
+from .settings import AUTO, GapsHoldout, NextItemHoldout, SplittingSettings
 
-PROTOCOLS = ("auto", "next_item", "gaps")
 
-
-def _splitter(holdout: dict[str, Any], drop_cold_users: bool, drop_cold_items: bool):
+def _splitter(holdout: NextItemHoldout | GapsHoldout, drop_cold_users: bool, drop_cold_items: bool):
+    if isinstance(holdout, GapsHoldout):
+        return GapsSplitter(holdout, drop_cold_users, drop_cold_items)
     common = {
         "divide_column": QUERY,
         "query_column": QUERY,
@@ -24,14 +23,9 @@ def _splitter(holdout: dict[str, Any], drop_cold_users: bool, drop_cold_items: b
         "drop_cold_users": drop_cold_users,
         "drop_cold_items": drop_cold_items,
     }
-    strategy = holdout["strategy"]
-    if strategy == "gaps":
-        return gaps_splitter(holdout, drop_cold_users, drop_cold_items)
-    if strategy == "last_n":
-        return LastNSplitter(N=int(holdout["n"]), strategy="interactions", **common)
-    if strategy == "ratio":
-        return RatioSplitter(test_size=float(holdout["fraction"]), **common)
-    raise ValueError(f"splitting holdout strategy must be 'last_n', 'ratio' or 'gaps', got {strategy!r}")
+    if holdout.strategy == "last_n":
+        return LastNSplitter(N=holdout.n, strategy="interactions", **common)
+    return RatioSplitter(test_size=holdout.fraction, **common)
 
 
 def has_holes(interactions: pd.DataFrame) -> bool:
@@ -39,30 +33,36 @@ def has_holes(interactions: pd.DataFrame) -> bool:
     return bool((interactions[POSITION] != interactions[ORDER]).any())
 
 
-def window_holdout(interactions: pd.DataFrame, params: dict[str, Any], window: str) -> dict[str, Any]:
-    """The holdout of ``window`` (test or rerank) under ``splitting.protocol``: ``next_item`` takes the
-    ``splitting.<window>`` block, ``gaps`` hides random positions as ``splitting.gaps.<window>`` says,
-    ``auto`` picks gaps when the data already has holes (the competition's form), next_item otherwise."""
-    protocol = params.get("protocol", "auto")
+def _decided(protocol: str) -> str:
+    """``protocol`` if it is a decided one (next_item or gaps), else an error."""
     if protocol not in PROTOCOLS:
-        raise ValueError(f"splitting.protocol must be one of {PROTOCOLS}, got {protocol!r}")
-    if protocol == "gaps" or (protocol == "auto" and has_holes(interactions)):
-        return {"strategy": "gaps", **params["gaps"][window]}
-    return params[window]
+        raise ValueError(f"{PROTOCOL} must be one of {list(PROTOCOLS)}, got {protocol!r}")
+    return protocol
+
+
+def decide_protocol(interactions: pd.DataFrame, settings: SplittingSettings) -> str:
+    """How the test and rerank windows are split, decided once for every later node (the ``split_protocol``
+    dataset): ``splitting.protocol`` when it names one, else (``auto``) gaps when the raw data already has
+    holes (the competition's form), next_item otherwise."""
+    if settings.protocol != AUTO:
+        return settings.protocol
+    return GAPS if has_holes(interactions) else NEXT_ITEM
 
 
 def split_window(
-    interactions: pd.DataFrame, params: dict[str, Any], window: str
+    interactions: pd.DataFrame, protocol: str, settings: SplittingSettings, window: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``split_holdout`` with the holdout ``window_holdout`` picks for ``window`` (test or rerank)."""
-    return split_holdout(interactions, window_holdout(interactions, params, window), params)
+    """``split_holdout`` of ``window`` (test or rerank) under the decided ``protocol``: next_item holds out
+    each user's last events as ``splitting.<window>`` says, gaps hides random positions as
+    ``splitting.gaps.<window>`` says."""
+    return split_holdout(interactions, settings.holdout(_decided(protocol), window), settings)
 
 
 def window_targets(
-    source: pd.DataFrame,
     history: pd.DataFrame,
     truth: pd.DataFrame,
-    params: dict[str, Any],
+    protocol: str,
+    settings: SplittingSettings,
     window: str,
 ) -> pd.DataFrame:
     """The positions a window's candidates answer. Next-item: its hidden events (``truth_targets``).
@@ -71,26 +71,26 @@ def window_targets(
     either. Answering only the window's own holes favoured the models that read positions, which never
     spent a guess on the raw data's holes, while a user's taste (SLIM, ALS) did and lost it: the test
     window ranked SASRec over SLIM where the competition's hidden events rank them the other way.
-    Labels still come from ``truth`` alone. ``source`` is the fold the window was split from."""
-    if window_holdout(source, params, window)["strategy"] == "gaps":
-        return raw_targets(history, params["tail_weight"])
+    Labels still come from ``truth`` alone; ``protocol`` is the decided one (``decide_protocol``)."""
+    if _decided(protocol) == GAPS:
+        return raw_targets(history, settings.tail_weight)
     return truth_targets(truth, history)
 
 
 def split_holdout(
-    interactions: pd.DataFrame, holdout: dict[str, Any], params: dict[str, Any]
+    interactions: pd.DataFrame, holdout: NextItemHoldout | GapsHoldout, settings: SplittingSettings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split each user's events into (history, holdout): the holdout is the user's last events (or, with
-    the ``gaps`` strategy, a random share of them, positions kept).
+    a gaps holdout, a random share of them, positions kept).
 
     Users with fewer than ``min_events_to_split`` events keep all events in the history. Cold users and
     items of the holdout are dropped by RePlay's splitter when the parameters say so; the short users it
     never saw only add items to the history, so no holdout item is cold in the history returned.
     """
     sizes = interactions.groupby(QUERY)[ITEM].transform("size")
-    short = interactions[sizes < params["min_events_to_split"]]
-    splittable = interactions[sizes >= params["min_events_to_split"]]
-    splitter = _splitter(holdout, params["drop_cold_users"], params["drop_cold_items"])
+    short = interactions[sizes < settings.min_events_to_split]
+    splittable = interactions[sizes >= settings.min_events_to_split]
+    splitter = _splitter(holdout, settings.drop_cold_users, settings.drop_cold_items)
     history, held_out = splitter.split(splittable)
     history = pd.concat([history, short]).sort_values([QUERY, ORDER], kind="stable")
     held_out = held_out.sort_values([QUERY, ORDER], kind="stable")

@@ -1,11 +1,12 @@
-"""Wiring of the splitting pipeline: each window's split cuts the history of the window after it."""
+"""Wiring of the splitting pipeline: the protocol is decided once, then each window's split cuts the
+history of the window after it."""
 
 from kedro.pipeline import Node, Pipeline
 
-from recsys_challenge.core import WINDOWS, for_window
+from recsys_challenge.core import PROTOCOL, WINDOWS, for_window
 
 from .gaps import raw_targets
-from .nodes import split_window, summarise_folds, window_targets
+from .nodes import decide_protocol, split_window, summarise_folds, window_targets
 
 
 def _pandas(fold: str) -> str:
@@ -17,15 +18,17 @@ def create_pipeline(**kwargs) -> Pipeline:
     final, test, rerank = WINDOWS["final"], WINDOWS["test"], WINDOWS["rerank"]
     return Pipeline(
         [
+            # next_item or gaps, for every node after it (here and in the generators)
+            Node(decide_protocol, [_pandas(final.history), params], PROTOCOL, name="decide_protocol"),
             Node(
                 for_window(split_window, "test", "split_test_window"),
-                [_pandas(final.history), params],
+                [_pandas(final.history), PROTOCOL, params],
                 [_pandas(test.history), _pandas(test.truth)],
                 name="split_test_window",
             ),
             Node(
                 for_window(split_window, "rerank", "split_rerank_window"),
-                [_pandas(test.history), params],
+                [_pandas(test.history), PROTOCOL, params],
                 [_pandas(rerank.history), _pandas(rerank.truth)],
                 name="split_rerank_window",
             ),
@@ -34,11 +37,11 @@ def create_pipeline(**kwargs) -> Pipeline:
             *[
                 Node(
                     for_window(window_targets, name, f"{name}_window_targets"),
-                    [_pandas(source), _pandas(w.history), _pandas(w.truth), params],
+                    [_pandas(w.history), _pandas(w.truth), PROTOCOL, params],
                     f"targets_{name}",
                     name=f"targets_{name}",
                 )
-                for name, w, source in (("rerank", rerank, test.history), ("test", test, final.history))
+                for name, w in (("rerank", rerank), ("test", test))
             ],
             Node(
                 raw_targets,

@@ -1,36 +1,28 @@
-"""Sequential backends behind one interface: a backend builds a network and feeds it data.
+"""Sequential backends behind one interface: a backend builds a network, feeds it data and runs it.
 
-Training, early stopping, ensembles and inference (``training.py``, ``inference.py``) see only this
-Protocol, so a new backend is one module and one entry of ``BACKENDS``.
+Training, early stopping, ensembles, inference and the tasks' scoring (``training``, ``inference``,
+``holes``, ``cloze``) see only this Protocol, so a new backend is one module and one entry of
+``BACKENDS``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import lightning
 import pandas as pd
 import torch
 from lightning.pytorch.callbacks import Callback
 
-# (inputs, ground truth, seen items) per user for validation; (inputs, seen items) for prediction
-Valid = tuple[pd.Series, pd.Series, pd.Series]
-Predict = tuple[pd.Series, pd.Series]
-GT_PAD = -1  # padding of ground-truth / seen-id lists: never a valid item index
-VALIDATION_METRICS = ["ndcg", "recall", "map"]
-# the columns of a top-items callback's result (item_id holds item indices until inference maps them)
-TOP_COLUMNS = {"query_column": "user_id", "item_column": "item_id", "rating_column": "score"}
+from .bert4rec import Bert4RecBackend
+from .common import Feed
+from .sasrec import SasRecBackend
 
+if TYPE_CHECKING:
+    from ..settings import SequentialSettings
 
-@dataclass(frozen=True)
-class Feed:
-    """What one Lightning call reads: training rows (fit), validation triples (fit) or prediction pairs."""
-
-    train: pd.Series | None = None
-    valid: Valid | None = None
-    predict: Predict | None = None
+BACKENDS: dict[str, type] = {"sasrec": SasRecBackend, "bert4rec": Bert4RecBackend}
 
 
 class Backend(Protocol):
@@ -56,63 +48,27 @@ class Backend(Protocol):
         (columns user_id, item_id, score)."""
         ...
 
+    def network(self, module: lightning.LightningModule) -> torch.nn.Module:
+        """The torch network inside a trained ``module`` (what scoring outside a ``Trainer`` runs)."""
+        ...
 
-def backend_for(cfg: dict[str, Any], n_items: int) -> Backend:
-    """The backend named by ``cfg['model']`` over a vocabulary of ``n_items``."""
-    from .bert4rec import Bert4RecBackend
-    from .sasrec import SasRecBackend
+    def states(self, network: torch.nn.Module, items: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+        """Hidden states at every position of left-padded item-index rows: batch x length x hidden
+        (a causal network's state at a position reads that event and the ones before it)."""
+        ...
 
-    backends: dict[str, type] = {"sasrec": SasRecBackend, "bert4rec": Bert4RecBackend}
-    kind = cfg["model"]
-    if kind not in backends:
-        raise ValueError(
-            f"{cfg.get('name', 'sequential')}.model must be one of {sorted(backends)}, got {kind!r}"
-        )
-    return backends[kind](cfg, n_items)
+    def logits(self, network: torch.nn.Module, states: torch.Tensor) -> torch.Tensor:
+        """Item scores of hidden states (the last dimension becomes the catalogue's)."""
+        ...
 
-
-def item_schema(cfg: dict[str, Any], n_items: int, **extra: Any):
-    """RePlay's tensor schema of one categorical item-id sequence (both backends feed only item ids)."""
-    from replay.data import FeatureHint, FeatureSource, FeatureType
-    from replay.data.nn import TensorFeatureInfo, TensorFeatureSource, TensorSchema
-
-    from recsys_challenge.core import ITEM
-
-    return TensorSchema(
-        TensorFeatureInfo(
-            ITEM,
-            is_seq=True,
-            feature_type=FeatureType.CATEGORICAL,
-            embedding_dim=cfg["hidden_size"],
-            cardinality=n_items,
-            feature_hint=FeatureHint.ITEM_ID,
-            feature_sources=[TensorFeatureSource(FeatureSource.INTERACTIONS, ITEM)],
-            **extra,
-        )
-    )
+    def masked_logits(
+        self, network: torch.nn.Module, items: torch.Tensor, pad_mask: torch.Tensor, token_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """Item scores at every position of rows whose ``token_mask``-false slots are masked
+        (bidirectional networks): batch x length x items."""
+        ...
 
 
-def attention_dropout(network: torch.nn.Module, cfg: dict[str, Any]) -> torch.nn.Module:
-    """``network`` with ``cfg['attention_dropout']`` (default: ``cfg['dropout']``) on the attention
-    weights of every ``torch.nn.MultiheadAttention`` it holds (both backends build on it).
-
-    The other dropouts stay. On a CPU, attention with a dropout runs torch's unfused path, with
-    a random mask over every batch x head x position x position; without one, torch's fused kernel.
-    """
-    rate = cfg.get("attention_dropout")
-    rate = float(cfg["dropout"] if rate is None else rate)
-    if not 0.0 <= rate < 1.0:
-        raise ValueError(f"{cfg.get('name', cfg['model'])}.attention_dropout must be in [0, 1), got {rate}")
-    for module in network.modules():
-        if isinstance(module, torch.nn.MultiheadAttention):
-            module.dropout = rate  # read by its forward on every call
-    return network
-
-
-def loss_choice(cfg: dict[str, Any], choices: dict[str, Any]) -> Any:
-    """``choices[cfg['loss']]``, or a clear error naming the block and the valid losses."""
-    if cfg["loss"] not in choices:
-        raise ValueError(
-            f"{cfg.get('name', cfg['model'])}.loss must be one of {sorted(choices)}, got {cfg['loss']!r}"
-        )
-    return choices[cfg["loss"]]
+def backend_for(settings: SequentialSettings, n_items: int) -> Backend:
+    """The backend named by ``settings.model`` over a vocabulary of ``n_items``."""
+    return BACKENDS[settings.model](settings, n_items)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning
 import numpy as np
@@ -16,7 +16,10 @@ from replay.models.nn.sequential.bert4rec.model import BertEmbedding
 from recsys_challenge.core import ITEM, QUERY
 from recsys_challenge.pipelines.sequential.sequences import training_windows
 
-from . import TOP_COLUMNS, VALIDATION_METRICS, Feed, attention_dropout, item_schema, loss_choice
+from .common import TOP_COLUMNS, VALIDATION_METRICS, Feed, attention_dropout, item_schema
+
+if TYPE_CHECKING:
+    from ..settings import SequentialSettings
 
 # RePlay's BERT4Rec argument <- the parameter block's key (the same keys SASRec reads)
 ARCHITECTURE = {
@@ -41,16 +44,30 @@ class RightAlignedPositions(torch.nn.Module):
         return self.pe.weight[-x.size(1) :].unsqueeze(0).expand(x.size(0), -1, -1)
 
 
-class AnyWidthEmbedding(BertEmbedding):
-    """RePlay's BERT4Rec input embedding for batches narrower than ``max_seq_len``: its forward asserts
-    the full width, which right-aligned positions make unnecessary."""
+class AnyWidthEmbedding(torch.nn.Module):
+    """RePlay's BERT4Rec input embedding for batches narrower than ``max_seq_len``: RePlay's forward
+    asserts the full width, which right-aligned positions make unnecessary. It wraps RePlay's embedder
+    (same parameters; the item head keeps its own reference to it) and computes what its forward does,
+    for any width."""
+
+    def __init__(self, embedder: BertEmbedding) -> None:
+        super().__init__()
+        self.embedder = embedder
 
     def forward(self, inputs: dict[str, torch.Tensor], token_mask: torch.Tensor) -> torch.Tensor:
-        full, self.max_len = self.max_len, token_mask.size(1)
-        try:
-            return super().forward(inputs, token_mask)
-        finally:
-            self.max_len = full
+        inner = self.embedder
+        embedding = None
+        for name in inner.schema.categorical_features:
+            item = inner.cat_embeddings[name](inputs[name])
+            embedding = item if embedding is None else embedding + item
+        for name in inner.schema.numerical_features:
+            embedding += inputs[name]
+        expanded_mask = token_mask.unsqueeze(-1).expand(-1, -1, embedding.size(2))
+        masked = inner.mask_embedding.weight.expand(embedding.size(0), embedding.size(1), -1)
+        x = embedding.where(expanded_mask, masked)
+        if inner.enable_positional_embedding:
+            x += inner.position(x)
+        return inner.dropout(x)
 
 
 class MaskedHeadBert4Rec(Bert4Rec):
@@ -61,9 +78,9 @@ class MaskedHeadBert4Rec(Bert4Rec):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         embedder = self._model.item_embedder
-        embedder.__class__ = AnyWidthEmbedding  # same parameters; the head keeps its reference to it
         if embedder.enable_positional_embedding:
             embedder.position = RightAlignedPositions(embedder.position.pe)
+        self._model.item_embedder = AnyWidthEmbedding(embedder)
 
     def _compute_loss_ce(self, feature_tensors, positive_labels, padding_mask, tokens_mask) -> torch.Tensor:
         masked = padding_mask & ~tokens_mask
@@ -74,24 +91,24 @@ class MaskedHeadBert4Rec(Bert4Rec):
 class Bert4RecBackend:
     """RePlay's legacy BERT4Rec: masked-item training, scored at the last position."""
 
-    def __init__(self, cfg: dict[str, Any], n_items: int) -> None:
-        self.cfg, self.n_items = cfg, n_items
-        self.schema = item_schema(cfg, n_items)
-        self.train_window = int(cfg["max_seq_len"])
+    def __init__(self, settings: SequentialSettings, n_items: int) -> None:
+        self.settings, self.n_items = settings, n_items
+        self.schema = item_schema(settings, n_items)
+        self.train_window = settings.max_seq_len
 
     def build(self) -> lightning.LightningModule:
         from replay.models.nn.optimizer_utils import FatOptimizerFactory
 
-        cfg = self.cfg
-        negatives = cfg.get("negatives", 256)
-        loss_type, samples = loss_choice(
-            cfg, {"CE": ("CE", None), "CE_sampled": ("CE", negatives), "BCE": ("BCE", None),
-                  "BCE_sampled": ("BCE", negatives)},
-        )  # fmt: skip
+        settings = self.settings
+        negatives = settings.negatives
+        loss_type, samples = {
+            "CE": ("CE", None), "CE_sampled": ("CE", negatives), "BCE": ("BCE", None),
+            "BCE_sampled": ("BCE", negatives),
+        }[settings.loss]  # fmt: skip
         optimizer = FatOptimizerFactory(
-            learning_rate=cfg["learning_rate"], weight_decay=cfg.get("weight_decay", 0.0)
+            learning_rate=settings.learning_rate, weight_decay=settings.weight_decay
         )
-        architecture = {arg: cfg[key] for arg, key in ARCHITECTURE.items()}
+        architecture = {arg: getattr(settings, key) for arg, key in ARCHITECTURE.items()}
         network = MaskedHeadBert4Rec(
             tensor_schema=self.schema,
             **architecture,
@@ -100,7 +117,7 @@ class Bert4RecBackend:
             loss_sample_count=samples,
             optimizer_factory=optimizer,
         )
-        return attention_dropout(network, cfg)
+        return attention_dropout(network, settings)
 
     def _sequential(self, seqs: pd.Series):
         from replay.data.nn import PandasSequentialDataset
@@ -109,9 +126,9 @@ class Bert4RecBackend:
         return PandasSequentialDataset(self.schema, QUERY, ITEM, frame)
 
     def _loader(self, dataset, shuffle: bool) -> torch.utils.data.DataLoader:
-        generator = torch.Generator().manual_seed(int(self.cfg["seed"])) if shuffle else None
+        generator = torch.Generator().manual_seed(self.settings.seed) if shuffle else None
         return torch.utils.data.DataLoader(
-            dataset, batch_size=self.cfg["batch_size"], shuffle=shuffle, generator=generator
+            dataset, batch_size=self.settings.batch_size, shuffle=shuffle, generator=generator
         )
 
     def data(self, folder: Path, feed: Feed) -> dict[str, Any]:
@@ -121,12 +138,13 @@ class Bert4RecBackend:
             Bert4RecValidationDataset,
         )
 
-        length = self.cfg["max_seq_len"]
+        length = self.settings.max_seq_len
         out: dict[str, Any] = {}
         if feed.train is not None:
-            rows = training_windows(feed.train, self.train_window, self.cfg.get("train_stride"))
-            mask_prob = float(self.cfg.get("mask_prob", 0.15))
-            dataset = Bert4RecTrainingDataset(self._sequential(rows), length, mask_prob=mask_prob)
+            rows = training_windows(feed.train, self.train_window, self.settings.train_stride)
+            dataset = Bert4RecTrainingDataset(
+                self._sequential(rows), length, mask_prob=self.settings.mask_prob
+            )
             out["train_dataloaders"] = self._loader(dataset, shuffle=True)
         if feed.valid is not None:
             inputs, truth, seen = feed.valid
@@ -164,3 +182,17 @@ class Bert4RecBackend:
             **TOP_COLUMNS,
             postprocessors=[self._remove_seen(seen)],
         )
+
+    def network(self, module: lightning.LightningModule) -> torch.nn.Module:
+        return module._model  # RePlay's legacy BERT4Rec keeps its network here
+
+    def states(self, network: torch.nn.Module, items: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+        return network.forward_step({ITEM: items}, pad_mask, pad_mask)
+
+    def logits(self, network: torch.nn.Module, states: torch.Tensor) -> torch.Tensor:
+        return network.get_logits(states)
+
+    def masked_logits(
+        self, network: torch.nn.Module, items: torch.Tensor, pad_mask: torch.Tensor, token_mask: torch.Tensor
+    ) -> torch.Tensor:
+        return network({ITEM: items}, pad_mask, token_mask)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning
 import pandas as pd
@@ -16,16 +16,10 @@ from replay.nn.loss import CE
 from recsys_challenge.core import ITEM, QUERY
 from recsys_challenge.pipelines.sequential.sequences import training_windows
 
-from ..batches import batching
-from . import (
-    GT_PAD,
-    TOP_COLUMNS,
-    VALIDATION_METRICS,
-    Feed,
-    attention_dropout,
-    item_schema,
-    loss_choice,
-)
+from .common import GT_PAD, TOP_COLUMNS, VALIDATION_METRICS, Feed, attention_dropout, item_schema
+
+if TYPE_CHECKING:
+    from ..settings import SequentialSettings
 
 
 class TargetOnlyCE(CE):
@@ -46,12 +40,12 @@ class TargetOnlyCE(CE):
 class SasRecBackend:
     """RePlay's non-deprecated SASRec; its inputs travel as parquet files through ``ParquetModule``."""
 
-    def __init__(self, cfg: dict[str, Any], n_items: int) -> None:
-        self.cfg, self.n_items = cfg, n_items
+    def __init__(self, settings: SequentialSettings, n_items: int) -> None:
+        self.settings, self.n_items = settings, n_items
         self.pad = n_items
-        self.schema = item_schema(cfg, n_items, padding_value=self.pad)
+        self.schema = item_schema(settings, n_items, padding_value=self.pad)
         # a row holds max_seq_len inputs and, shifted by one, their next-item targets
-        self.train_window = int(cfg["max_seq_len"]) + 1
+        self.train_window = settings.max_seq_len + 1
 
     def build(self) -> lightning.LightningModule:
         from replay.nn.lightning import LightningModule
@@ -59,42 +53,36 @@ class SasRecBackend:
         from replay.nn.loss import BCE, BCESampled, CESampled
         from replay.nn.sequential import SasRec
 
-        cfg = self.cfg
+        settings = self.settings
         model = attention_dropout(
             SasRec.from_params(
                 schema=self.schema,
-                embedding_dim=cfg["hidden_size"],
-                num_heads=cfg["num_heads"],
-                num_blocks=cfg["num_blocks"],
-                max_sequence_length=cfg["max_seq_len"],
-                dropout=cfg["dropout"],
+                embedding_dim=settings.hidden_size,
+                num_heads=settings.num_heads,
+                num_blocks=settings.num_blocks,
+                max_sequence_length=settings.max_seq_len,
+                dropout=settings.dropout,
             ),
-            cfg,
+            settings,
         )
-        smoothing = float(cfg.get("label_smoothing", 0.0))
-        loss = loss_choice(
-            cfg,
-            {
-                "CE": lambda: (CE if batching(cfg) == "full" else TargetOnlyCE)(
-                    ignore_index=self.pad, label_smoothing=smoothing
-                ),
-                "CE_sampled": lambda: CESampled(ignore_index=self.pad),
-                "BCE": BCE,
-                "BCE_sampled": BCESampled,
-            },
-        )
-        model.loss = loss()
+        losses = {
+            "CE": lambda: (CE if settings.batching == "full" else TargetOnlyCE)(
+                ignore_index=self.pad, label_smoothing=settings.label_smoothing
+            ),
+            "CE_sampled": lambda: CESampled(ignore_index=self.pad),
+            "BCE": BCE,
+            "BCE_sampled": BCESampled,
+        }
+        model.loss = losses[settings.loss]()
         model.loss.logits_callback = model.get_logits
-        if batching(cfg) == "bucketed":
+        if settings.batching == "bucketed":
             from replay.nn.sequential import LengthBucketedQueryEncoder
 
             # a training batch is sorted by length and run as buckets, each cut to its longest row
             model.body.encoder = LengthBucketedQueryEncoder(
-                model.body.encoder, int(cfg.get("bucket_size", 32)), sequence_shift=1
+                model.body.encoder, settings.bucket_size, sequence_shift=1
             )
-        optimizer = OptimizerFactory(
-            learning_rate=cfg["learning_rate"], weight_decay=cfg.get("weight_decay", 0.0)
-        )
+        optimizer = OptimizerFactory(learning_rate=settings.learning_rate, weight_decay=settings.weight_decay)
         return LightningModule(model, optimizer_factory=optimizer)
 
     def _transforms(self) -> dict[str, list[torch.nn.Module]]:
@@ -103,11 +91,11 @@ class SasRecBackend:
         from replay.nn.transform.trim import AdaptiveTrimTransform, TargetAwareAdaptiveTrimTransform
 
         transforms = make_default_sasrec_transforms(self.schema)
-        if self.cfg["loss"] != "CE":
+        if self.settings.loss != "CE":
             transforms["train"].insert(
-                0, UniformNegativeSamplingTransform(self.n_items, self.cfg.get("negatives", 256))
+                0, UniformNegativeSamplingTransform(self.n_items, self.settings.negatives)
             )
-        if batching(self.cfg) != "full":
+        if self.settings.batching != "full":
             # after the masks get their names; in training the target column must stay (plain
             # AdaptiveTrimTransform would cut the first target off with the input padding)
             for split, steps in transforms.items():
@@ -132,7 +120,7 @@ class SasRecBackend:
 
     def _split(self, name: str, folder: Path, inputs: pd.Series, **lists: pd.Series) -> tuple[str, dict]:
         """One split's parquet file: each user's last max_seq_len inputs plus id lists (truth, seen)."""
-        length = self.cfg["max_seq_len"]
+        length = self.settings.max_seq_len
         users = inputs.index
         for values in lists.values():
             users = users.intersection(values.index)
@@ -151,7 +139,7 @@ class SasRecBackend:
 
         paths, metadata = {}, {}
         if feed.train is not None:
-            rows = training_windows(feed.train, self.train_window, self.cfg.get("train_stride"))
+            rows = training_windows(feed.train, self.train_window, self.settings.train_stride)
             frame = pd.DataFrame({QUERY: rows.index, ITEM: rows.to_numpy()})
             paths["train_path"] = self._write(frame, folder / "train.parquet")
             metadata["train"] = self._meta(self.train_window, {})
@@ -163,9 +151,9 @@ class SasRecBackend:
         if feed.predict is not None:
             inputs, seen = feed.predict
             paths["predict_path"], metadata["predict"] = self._split("predict", folder, inputs, seen_ids=seen)
-        batch = int(self.cfg["batch_size"])
-        partition = batch * int(self.cfg.get("partition_batches", 32))
-        generator = torch.Generator().manual_seed(int(self.cfg["seed"]))
+        batch = self.settings.batch_size
+        partition = batch * self.settings.partition_batches
+        generator = torch.Generator().manual_seed(self.settings.seed)
         config = {"train": {"generator": generator, "partition_size": partition}}
         config.update({split: {"partition_size": partition} for split in ("validate", "predict")})
         module = ParquetModule(
@@ -198,3 +186,17 @@ class SasRecBackend:
             **TOP_COLUMNS,
             postprocessors=[self._seen_filter()],
         )
+
+    def network(self, module: lightning.LightningModule) -> torch.nn.Module:
+        return module.model
+
+    def states(self, network: torch.nn.Module, items: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+        return network.body({ITEM: items}, pad_mask)
+
+    def logits(self, network: torch.nn.Module, states: torch.Tensor) -> torch.Tensor:
+        return network.get_logits(states)
+
+    def masked_logits(
+        self, network: torch.nn.Module, items: torch.Tensor, pad_mask: torch.Tensor, token_mask: torch.Tensor
+    ) -> torch.Tensor:
+        raise NotImplementedError("SASRec is causal: it reads no masked slots (use states and logits)")

@@ -1,0 +1,63 @@
+"""What both backends share: the feed of one Lightning call, the item schema, attention dropout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import torch
+
+if TYPE_CHECKING:
+    from ..settings import SequentialSettings
+
+# (inputs, ground truth, seen items) per user for validation; (inputs, seen items) for prediction
+Valid = tuple[pd.Series, pd.Series, pd.Series]
+Predict = tuple[pd.Series, pd.Series]
+GT_PAD = -1  # padding of ground-truth / seen-id lists: never a valid item index
+VALIDATION_METRICS = ["ndcg", "recall", "map"]
+# the columns of a top-items callback's result (item_id holds item indices until inference maps them)
+TOP_COLUMNS = {"query_column": "user_id", "item_column": "item_id", "rating_column": "score"}
+
+
+@dataclass(frozen=True)
+class Feed:
+    """What one Lightning call reads: training rows (fit), validation triples (fit) or prediction pairs."""
+
+    train: pd.Series | None = None
+    valid: Valid | None = None
+    predict: Predict | None = None
+
+
+def item_schema(settings: SequentialSettings, n_items: int, **extra: Any):
+    """RePlay's tensor schema of one categorical item-id sequence (both backends feed only item ids)."""
+    from replay.data import FeatureHint, FeatureSource, FeatureType
+    from replay.data.nn import TensorFeatureInfo, TensorFeatureSource, TensorSchema
+
+    from recsys_challenge.core import ITEM
+
+    return TensorSchema(
+        TensorFeatureInfo(
+            ITEM,
+            is_seq=True,
+            feature_type=FeatureType.CATEGORICAL,
+            embedding_dim=settings.hidden_size,
+            cardinality=n_items,
+            feature_hint=FeatureHint.ITEM_ID,
+            feature_sources=[TensorFeatureSource(FeatureSource.INTERACTIONS, ITEM)],
+            **extra,
+        )
+    )
+
+
+def attention_dropout(network: torch.nn.Module, settings: SequentialSettings) -> torch.nn.Module:
+    """``network`` with ``settings.attention_rate`` on the attention weights of every
+    ``torch.nn.MultiheadAttention`` it holds (both backends build on it).
+
+    The other dropouts stay. On a CPU, attention with a dropout runs torch's unfused path, with
+    a random mask over every batch x head x position x position; without one, torch's fused kernel.
+    """
+    for module in network.modules():
+        if isinstance(module, torch.nn.MultiheadAttention):
+            module.dropout = settings.attention_rate  # read by its forward on every call
+    return network
