@@ -58,3 +58,8 @@ mlflow-ui: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/run_benchmark.py $(BENCH_ARGS)
+
+# every output of a run (data/02_intermediate .. 08_reporting); the raw sample and the layer folders stay
+clean-data:
+	find data -mindepth 2 ! -path 'data/01_raw/*' ! -name .gitkeep \( -type f -o -type l \) -delete
+	find data -mindepth 2 ! -path 'data/01_raw/*' -type d -empty -delete

@@ -146,6 +146,14 @@ class ServerGroup:
             time.sleep(0.2)
 
 
+def project_catalog(env: str = "test") -> DataCatalog:
+    """The project's catalog as ``kedro run --env <env>`` builds it; relative paths are the cwd's."""
+    from recsys_challenge.settings import CONFIG_LOADER_ARGS
+
+    args = {**CONFIG_LOADER_ARGS, "default_run_env": env}
+    return DataCatalog.from_config(OmegaConfigLoader(str(PROJECT_ROOT / "conf"), **args)["catalog"])
+
+
 @pytest.fixture(scope="session")
 def params() -> dict:
     """Parameters exactly as the project resolves them (base + the tests' tiny-model env)."""
@@ -252,3 +260,49 @@ def with_engines(pipeline: Pipeline, data: dict, spark) -> dict:
         if base in data:
             inputs[name] = spark.createDataFrame(data[base]) if engine == "spark" else data[base]
     return inputs
+
+
+# ----------------------------------------------------------------------------- co-visitation
+# shared by tests/pipelines/covisitation/ (scoring, hole features, settings)
+def covisit_events(rows: dict[int, list[tuple[int, int]]]) -> pd.DataFrame:
+    """{user: [(position, item), ...]} -> a fold."""
+    frame = [(u, p, i) for u, seq in rows.items() for p, i in seq]
+    return pd.DataFrame(frame, columns=["user_id", "position", "item_id"])
+
+
+COVISIT_HISTORY = covisit_events(
+    {
+        # user 1: a hole at position 2 between items 11 (left) and 12 (right); 10 and 13 are 2 away
+        1: [(0, 10), (1, 11), (3, 12), (4, 13)],
+        2: [(0, 11), (1, 20)],  # 20 is next to 11
+        3: [(5, 21), (6, 12)],  # 21 is next to 12
+        4: [(0, 10), (1, 22)],  # 22 is next to 10
+        5: [(0, 23), (1, 13)],  # 23 is next to 13
+        6: [(0, 11), (4, 24)],  # 24 is 4 positions from 11: never a pair in a window of 3
+    }
+)
+COVISIT_ITEMS = pd.DataFrame({"item_id": [10, 11, 12, 13, 20, 21, 22, 23, 24, 25]})
+
+
+def covisit_config(**changes):
+    """A co-visitation block: window 1, 10 candidates, unscaled, unless ``changes`` say otherwise."""
+    from recsys_challenge.pipelines.covisitation.settings import CovisitationSettings
+
+    return CovisitationSettings(
+        **{"name": "covisit", "window": 1, "candidates_k": 10, "ks_test": [10], **changes}
+    )
+
+
+def covisit_hole(user: int, position: int, weight: float = 1.0) -> pd.DataFrame:
+    """One hidden event (a target) of ``user`` at ``position``."""
+    return pd.DataFrame({"user_id": [user], "position": [position], "weight": [weight], "tail": [False]})
+
+
+def refused_naming(model: type, block: dict, key: str, reason: str) -> None:
+    """The settings ``model`` refuses ``block`` with an error that names ``key`` and says ``reason``."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as raised:
+        model.model_validate(block)
+    message = str(raised.value)
+    assert f"\n{key}\n" in message and reason in message, message

@@ -50,8 +50,8 @@ def logged_store(directory: Path, experiment: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def project_experiment() -> str:
-    return mlflow_config().tracking.experiment.name
+def project_experiment(project_root) -> str:
+    return mlflow_config(project_root).tracking.experiment.name
 
 
 def test_the_experiment_is_the_one_the_conf_environment_names(tmp_path, project_root):
@@ -95,7 +95,7 @@ def test_without_the_experiment_nothing_starts_and_kedro_run_is_suggested(tmp_pa
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri)
-    name = mlflow_config().tracking.experiment.name
+    name = mlflow_config(project_root).tracking.experiment.name
     client.delete_experiment(client.create_experiment(name))  # deleted: kedro run would restore it
     port = free_port()
     done = subprocess.run(

@@ -19,6 +19,10 @@ for _pattern in (
     r"`Trainer\(limit_val_batches=1.0\)` was configured",  # Lightning info on every fit
     r"ORJSONResponse is deprecated",  # kedro-viz with a newer FastAPI
     r"Optimization feature not enabled",  # RePlay without optuna, which this project does not use
+    r"Spark Data Frame is collected to master node",  # RePlay's notice on every collect
+    r"The number of training batches \(\d+\) is smaller than the logging interval",  # small samples
+    r"You defined a `validation_step` but have no `val_dataloader`",  # fits validated by a callback
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # Lightning on torch's newer pytree API
     # Kedro 1.x on reads across namespaces, e.g. the reranker reading sasrec.candidates_* (kedro#5021)
     r"One or more dataset names contain '\.' characters",
 ):

@@ -25,20 +25,21 @@ import time
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VIEW_KEY = "test_ndcg_10"  # share key of the view below; rewritten on each start with today's models
 VIEW_TAG = "mlflow.sharedViewState."  # MLflow's prefix for shared views of the runs table
 METRIC_SUFFIX = ".test.ndcg_10"  # what evaluation.mlflow_test_metrics logs under each model's prefix
 WAIT_SECONDS = 180
 
 
-def mlflow_config(project_path: Path = PROJECT_ROOT, env: str | None = None):
-    """kedro-mlflow's configuration of the project (conf/base/mlflow.yml merged with ``env``'s)."""
+def mlflow_config(project_path: Path | None = None, env: str | None = None):
+    """kedro-mlflow's configuration of the project at ``project_path`` (the working directory, as for
+    ``kedro``): conf/base/mlflow.yml merged with ``env``'s (Kedro's default env when ``None``)."""
     from kedro_mlflow.config.kedro_mlflow_config import KedroMlflowConfig
 
     from recsys_challenge.settings import CONFIG_LOADER_ARGS, CONFIG_LOADER_CLASS
 
-    loader = CONFIG_LOADER_CLASS(conf_source=str(project_path / "conf"), env=env, **CONFIG_LOADER_ARGS)
+    conf = str((Path.cwd() if project_path is None else project_path) / "conf")
+    loader = CONFIG_LOADER_CLASS(conf_source=conf, env=env, **CONFIG_LOADER_ARGS)
     return KedroMlflowConfig.model_validate({**loader["mlflow"]})
 
 

@@ -7,8 +7,10 @@ import pytest
 
 from recsys_challenge.pipelines.covisitation import features
 from recsys_challenge.pipelines.covisitation.features import hole_features
-
-from .test_nodes import HISTORY, ITEMS, config, hole
+from tests.conftest import COVISIT_HISTORY as HISTORY
+from tests.conftest import COVISIT_ITEMS as ITEMS
+from tests.conftest import covisit_config as config
+from tests.conftest import covisit_hole as hole
 
 CONFIG = config(window=2)
 

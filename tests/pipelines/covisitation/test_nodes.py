@@ -6,38 +6,11 @@ import pandas as pd
 import pytest
 
 from recsys_challenge.pipelines.covisitation.nodes import score_targets
-from recsys_challenge.pipelines.covisitation.settings import CovisitationSettings
-
-
-def events(rows: dict[int, list[tuple[int, int]]]) -> pd.DataFrame:
-    """{user: [(position, item), ...]} -> a fold."""
-    frame = [(u, p, i) for u, seq in rows.items() for p, i in seq]
-    return pd.DataFrame(frame, columns=["user_id", "position", "item_id"])
-
-
-HISTORY = events(
-    {
-        # user 1: a hole at position 2 between items 11 (left) and 12 (right); 10 and 13 are 2 away
-        1: [(0, 10), (1, 11), (3, 12), (4, 13)],
-        2: [(0, 11), (1, 20)],  # 20 is next to 11
-        3: [(5, 21), (6, 12)],  # 21 is next to 12
-        4: [(0, 10), (1, 22)],  # 22 is next to 10
-        5: [(0, 23), (1, 13)],  # 23 is next to 13
-        6: [(0, 11), (4, 24)],  # 24 is 4 positions from 11: never a pair in a window of 3
-    }
-)
-ITEMS = pd.DataFrame({"item_id": [10, 11, 12, 13, 20, 21, 22, 23, 24, 25]})
-
-
-def config(**changes) -> CovisitationSettings:
-    """A co-visitation block: window 1, 10 candidates, unscaled, unless ``changes`` say otherwise."""
-    return CovisitationSettings(
-        **{"name": "covisit", "window": 1, "candidates_k": 10, "ks_test": [10], **changes}
-    )
-
-
-def hole(user: int, position: int, weight: float = 1.0) -> pd.DataFrame:
-    return pd.DataFrame({"user_id": [user], "position": [position], "weight": [weight], "tail": [False]})
+from tests.conftest import COVISIT_HISTORY as HISTORY
+from tests.conftest import COVISIT_ITEMS as ITEMS
+from tests.conftest import covisit_config as config
+from tests.conftest import covisit_events as events
+from tests.conftest import covisit_hole as hole
 
 
 def scores(targets: pd.DataFrame, window: int) -> dict[int, float]:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import pytest
 from kedro.validation import ParameterValidationError
 from kedro.validation.parameter_validator import ParameterValidator
-from pydantic import ValidationError
 
 from recsys_challenge.pipelines.covisitation import MODELS, create_pipeline
 from recsys_challenge.pipelines.covisitation import pipeline as covisitation
 from recsys_challenge.pipelines.covisitation.settings import CovisitationSettings
 from recsys_challenge.pipelines.reranker import create_pipeline as reranker
-from tests.conftest import parameter_inputs, run_pipeline
-
-from .test_nodes import HISTORY, ITEMS, hole
+from tests.conftest import COVISIT_HISTORY as HISTORY
+from tests.conftest import COVISIT_ITEMS as ITEMS
+from tests.conftest import covisit_hole as hole
+from tests.conftest import parameter_inputs, refused_naming, run_pipeline
 
 
 @pytest.fixture
@@ -22,11 +24,7 @@ def block(params) -> dict:
     return params["covisit"]
 
 
-def fails_naming(block: dict, key: str, reason: str) -> None:
-    with pytest.raises(ValidationError) as raised:
-        CovisitationSettings.model_validate(block)
-    message = str(raised.value)
-    assert f"\n{key}\n" in message and reason in message, message
+fails_naming = functools.partial(refused_naming, CovisitationSettings)  # (block, key, reason)
 
 
 def test_the_shipped_block_validates_with_its_values(block):

@@ -7,12 +7,11 @@ import json
 
 import pandas as pd
 import pytest
-from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from recsys_challenge.pipelines.reporting import create_pipeline
-from recsys_challenge.settings import CONFIG_LOADER_ARGS
+from tests.conftest import project_catalog
 
 COMPARISON = pd.DataFrame(
     {"model": ["pop", "reranker", "sasrec"], "ndcg_10": [0.1, 0.3, 0.2], "recall_10": [0.2, 0.4, 0.3],
@@ -21,12 +20,10 @@ COMPARISON = pd.DataFrame(
 
 
 @pytest.fixture
-def catalog(project_root, tmp_path, monkeypatch) -> DataCatalog:
-    """The project's catalog (conf/base), its relative paths under ``tmp_path``."""
-    args = {**CONFIG_LOADER_ARGS, "default_run_env": "test"}
-    conf = OmegaConfigLoader(str(project_root / "conf"), **args)["catalog"]
+def catalog(tmp_path, monkeypatch) -> DataCatalog:
+    """The project's catalog, its relative paths under ``tmp_path``."""
     monkeypatch.chdir(tmp_path)
-    return DataCatalog.from_config(conf)
+    return project_catalog()
 
 
 def test_the_charts_of_a_run_are_saved_where_the_catalog_says(catalog, tmp_path):

@@ -20,6 +20,7 @@ from recsys_challenge.pipelines.reranker.nodes import (
     union_candidates,
 )
 from recsys_challenge.pipelines.reranker.settings import RerankerSettings
+from tests.conftest import project_catalog
 
 PARAMS = {
     "per_generator_k": 3,
@@ -81,17 +82,36 @@ def test_only_the_rerank_windows_truth_reaches_the_model():
     assert set(compare.inputs) & truths == {"fold_test_gt@pandas"}
 
 
-def test_reranker_is_a_namespace_with_the_catalogs_dataset_names():
-    pipe = create_pipeline(("gen_a", "gen_b"))
-    assert {n.namespace for n in pipe.nodes} == {"reranker"}
-    assert {"reranker.model", "reranker.candidates_test", "reranker.candidates_final"} <= pipe.all_outputs()
-    # generators' candidates and the feature tables are read under their own names
-    assert {
-        "gen_a.candidates_rerank",
-        "gen_b.candidates_final",
-        "features_test.user_features",
-    } <= pipe.inputs()
-    assert {"params:reranker", "params:reranker.per_generator_k"} <= pipe.inputs()
+def test_the_reranker_alone_reads_what_a_full_run_wrote_and_writes_what_later_stages_read(params):
+    """``kedro run --pipeline reranker`` after a full run: every dataset it reads is made by the full
+    run and kept on disk by the catalog, every parameter it reads exists, and what the submission and
+    the reports read from it is written to disk too."""
+    from kedro.io import MemoryDataset
+
+    from recsys_challenge.pipeline_registry import register_pipelines
+
+    pipelines = register_pipelines()
+    reranker, full = pipelines["reranker"], pipelines["__default__"]
+    catalog = project_catalog()
+
+    def on_disk(name: str) -> bool:
+        dataset = catalog.get(name)
+        return dataset is not None and not isinstance(dataset, MemoryDataset)
+
+    reads = {name for name in reranker.inputs() if not name.startswith("params:")}
+    assert {"sasrec.candidates_rerank", "pop.candidates_final", "features_test.user_features"} <= reads
+    assert sorted(reads - full.all_outputs()) == []  # nothing the full run does not make
+    assert sorted(name for name in reads if not on_disk(name)) == []
+    for name in reranker.inputs() - reads:  # params:reranker, params:reranker.per_generator_k, ...
+        value = params
+        for key in name.removeprefix("params:").split("."):
+            assert key in value, name
+            value = value[key]
+
+    later = {name for node in full.nodes if node not in reranker.nodes for name in node.inputs}
+    read_later = later & reranker.all_outputs()
+    assert read_later == {"reranker.candidates_final", "reranker.comparison", "reranker.feature_importance"}
+    assert all(on_disk(name) for name in read_later)
 
 
 def test_pool_groups_are_contiguous_per_user():

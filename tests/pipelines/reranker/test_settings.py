@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from kedro.validation import ParameterValidationError
 from kedro.validation.parameter_validator import ParameterValidator
-from pydantic import ValidationError
 
 from recsys_challenge.pipelines.reranker import create_pipeline
 from recsys_challenge.pipelines.reranker.settings import RerankerSettings
+from tests.conftest import refused_naming
 
 
 @pytest.fixture
@@ -16,11 +18,7 @@ def block(params) -> dict:
     return params["reranker"]
 
 
-def fails_naming(block: dict, key: str, reason: str) -> None:
-    with pytest.raises(ValidationError) as raised:
-        RerankerSettings.model_validate(block)
-    message = str(raised.value)
-    assert f"\n{key}\n" in message and reason in message, message
+fails_naming = functools.partial(refused_naming, RerankerSettings)  # (block, key, reason)
 
 
 def test_the_shipped_block_validates_and_catboost_gets_its_options_as_written(block):

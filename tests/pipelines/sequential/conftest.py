@@ -26,15 +26,15 @@ __all__ = ["copy_project", "pandas_inputs", "run_pipeline"]  # re-exported for t
 # ---- settings
 
 
-def settings(params: dict, model: str, **changes: object) -> SequentialSettings:
-    """The ``params:<model>`` block (base + test env) with ``changes``, validated as Kedro does."""
-    return SequentialSettings.model_validate({**params[model], **changes})
+def settings(params: dict, block: str, /, **changes: object) -> SequentialSettings:
+    """The ``params:<block>`` block (base + test env) with ``changes``, validated as Kedro does."""
+    return SequentialSettings.model_validate({**params[block], **changes})
 
 
-def tiny(params: dict, model: str = "sasrec", **changes: object) -> SequentialSettings:
+def tiny(params: dict, block: str = "sasrec", /, **changes: object) -> SequentialSettings:
     """A network small enough to check by hand: windows of 6, 8 hidden units, no dropout."""
     small = {"max_seq_len": 6, "hidden_size": 8, "dropout": 0.0, "batch_size": 4}
-    return settings(params, model, **{**small, **changes})
+    return settings(params, block, **{**small, **changes})
 
 
 # a tiny cloze BERT4Rec and SASRec over N_ITEMS items, independent of conf/
@@ -94,7 +94,9 @@ def outputs(module, items: list[int]) -> torch.Tensor:
         return torch.softmax(network.get_logits(hidden)[:, : len(VOCAB)], dim=-1)
 
 
-def model_of(modules: list, backward: list[bool], config: SequentialSettings, epochs: int = 1) -> SequentialModel:
+def model_of(
+    modules: list, backward: list[bool], config: SequentialSettings, epochs: int = 1
+) -> SequentialModel:
     """A model over ``VOCAB`` holding ``modules`` as members, read backward where ``backward`` says."""
     members = [Member(m, epochs, backward=b) for m, b in zip(modules, backward, strict=True)]
     return SequentialModel(VOCAB, config, members)

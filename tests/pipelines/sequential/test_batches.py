@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from pydantic import ValidationError
@@ -15,6 +14,7 @@ from recsys_challenge.pipelines.sequential.backends import backend_for
 from recsys_challenge.pipelines.sequential.settings import SequentialSettings
 
 from .conftest import CFG, N_ITEMS, SASREC, grid, sasrec_batch
+
 
 def test_a_trimmed_batch_gives_the_logits_of_full_padding():
     torch.manual_seed(0)

@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from recsys_challenge.core import GAPS, NEXT_ITEM
+from recsys_challenge.core import GAPS, NEXT_ITEM, PROTOCOL
 from recsys_challenge.pipelines.sequential import holes
 from recsys_challenge.pipelines.sequential.backends import backend_for
 from recsys_challenge.pipelines.sequential.directions import backward_flags, mirrored, reversed_rows, shared
 from recsys_challenge.pipelines.sequential.nodes import fit_generator, recommend, refit_or_reuse
 
-from .conftest import VOCAB, history, model_of, outputs, same_weights, settings, targets, tiny
+from .conftest import VOCAB, fit_args, history, model_of, outputs, same_weights, settings, targets, tiny
 
 
 def test_mirroring_reverses_positions_and_order_per_user_and_keeps_targets_between_their_events():
@@ -120,13 +120,16 @@ def test_both_directions_are_trained_refitted_and_scored_on_holes_and_only_forwa
     mean, forward, backward = scores(model), scores(parts[False]), scores(parts[True])
     assert mean.index.equals(forward.index) and mean.index.equals(backward.index)
     np.testing.assert_allclose(mean, (forward + backward) / 2, rtol=1e-4, atol=1e-7)
-    # a refit retrains both readings, each from its own weights
+    # a refit retrains both readings
     refitted = refit_or_reuse(model, gaps_folds["fold_test_history"], GAPS, config, "test")
     assert [m.backward for m in refitted.members] == [False, True]
     for before, after in zip(model.members, refitted.members, strict=True):
         assert after.module is not before.module and not same_weights(after.module, before.module)
     # next-item data (no holes) trains the forward reading only
-    next_item, _ = fit_generator(*(folds[k] for k in ("fold_gen_train", "fold_rerank_gt", "items")), gen, NEXT_ITEM, config)
+    assert folds[PROTOCOL] == NEXT_ITEM
+    next_item, _ = fit_generator(*fit_args(folds), config)
     assert [m.backward for m in next_item.members] == [False]
-    with pytest.raises(ValidationError, match=r"direction\n  Input should be 'forward', 'backward' or 'both'"):
+    with pytest.raises(
+        ValidationError, match=r"direction\n  Input should be 'forward', 'backward' or 'both'"
+    ):
         config.but(direction="sideways")

@@ -62,7 +62,9 @@ def test_a_hole_of_a_long_sequence_reads_its_own_window(params):
     assert top["score"].iloc[0] == pytest.approx(float(expected[5]), rel=1e-5)
 
 
-def test_sasrec_validates_on_the_holes_it_fills_and_scores_them_from_the_left(gaps_folds, forward_on_gaps, params):
+def test_sasrec_validates_on_the_holes_it_fills_and_scores_them_from_the_left(
+    gaps_folds, forward_on_gaps, params
+):
     # one reading: validation scores each network on its own (``test_directions`` covers both)
     model, log = forward_on_gaps
     config = settings(params, "sasrec", candidates_k=10, direction="forward")

@@ -239,10 +239,14 @@ def _checkpoint_epoch(path) -> int:
 
 @pytest.mark.parametrize("model", ["sasrec", "bert4rec"])
 def test_bad_loss_is_named_and_weight_decay_reaches_the_optimizer(params, model):
-    with pytest.raises(ValidationError, match=r"loss\n  Input should be 'CE', 'CE_sampled', 'BCE' or 'BCE_sampled'"):
+    with pytest.raises(
+        ValidationError, match=r"loss\n  Input should be 'CE', 'CE_sampled', 'BCE' or 'BCE_sampled'"
+    ):
         settings(params, model, loss="CEE")
     for decay in (0.0, 0.01):
-        optimizer = backend_for(settings(params, model, weight_decay=decay), 50).build().configure_optimizers()
+        optimizer = (
+            backend_for(settings(params, model, weight_decay=decay), 50).build().configure_optimizers()
+        )
         assert optimizer.param_groups[0]["weight_decay"] == decay
 
 

@@ -34,7 +34,9 @@ def cloze_scores(params: dict, **where) -> pd.DataFrame:
 
 def test_the_device_is_the_one_lightning_trains_on(params):
     assert placement.device(settings(params, "sasrec", accelerator="cpu")) == torch.device("cpu")
-    assert placement.device(settings(params, "sasrec", accelerator="cpu", devices="auto")) == torch.device("cpu")
+    assert placement.device(settings(params, "sasrec", accelerator="cpu", devices="auto")) == torch.device(
+        "cpu"
+    )
 
 
 def test_the_runs_placement_overrides_the_fitted_models(params):

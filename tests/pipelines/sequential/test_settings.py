@@ -3,6 +3,8 @@ by ``SequentialSettings.but`` for a member's or a run's copy. A bad key or value
 
 from __future__ import annotations
 
+import functools
+
 import mlflow
 import pytest
 from kedro.runner import SequentialRunner
@@ -12,15 +14,11 @@ from pydantic import ValidationError
 
 from recsys_challenge.pipelines.sequential import MODELS, create_pipeline
 from recsys_challenge.pipelines.sequential.settings import WARM, SequentialSettings
+from tests.conftest import refused_naming
 
 from .conftest import copy_project, settings
 
-
-def fails_naming(block: dict, key: str, reason: str) -> None:
-    with pytest.raises(ValidationError) as raised:
-        SequentialSettings.model_validate(block)
-    message = str(raised.value)
-    assert f"\n{key}\n" in message and reason in message, message
+fails_naming = functools.partial(refused_naming, SequentialSettings)  # (block, key, reason)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -54,7 +52,9 @@ def test_impossible_values_fail_naming_the_key(params):
 
 def test_a_copy_is_validated_like_the_original_and_strict(params):
     config = settings(params, "sasrec")
-    assert config.but(hidden_size=64).hidden_size == 64 and config.hidden_size == params["sasrec"]["hidden_size"]
+    assert (
+        config.but(hidden_size=64).hidden_size == 64 and config.hidden_size == params["sasrec"]["hidden_size"]
+    )
     with pytest.raises(ValidationError, match=r"hidden_size\n  Input should be a valid integer"):
         config.but(hidden_size="64")  # strict: no "64" -> 64
     with pytest.raises(ValidationError, match=r"hiden_size\n  Extra inputs are not permitted"):
@@ -65,9 +65,14 @@ def test_a_copy_is_validated_like_the_original_and_strict(params):
 
 def test_cloze_needs_bert4rec_with_full_ce(params):
     assert settings(params, "bert4rec_cloze").task == "cloze"
-    with pytest.raises(ValidationError, match=r"task cloze needs model bert4rec and loss CE; got model 'bert4rec', loss 'BCE'"):
+    with pytest.raises(
+        ValidationError,
+        match=r"task cloze needs model bert4rec and loss CE; got model 'bert4rec', loss 'BCE'",
+    ):
         settings(params, "bert4rec_cloze", loss="BCE")
-    with pytest.raises(ValidationError, match=r"task cloze needs model bert4rec and loss CE; got model 'sasrec'"):
+    with pytest.raises(
+        ValidationError, match=r"task cloze needs model bert4rec and loss CE; got model 'sasrec'"
+    ):
         settings(params, "sasrec", task="cloze")
 
 
@@ -110,7 +115,9 @@ def test_kedro_validates_each_namespaced_block(params):
     validated = validator.validate_raw_params({m: params[m] for m in MODELS})
     assert all(isinstance(validated[m], SequentialSettings) for m in MODELS)
     with pytest.raises(ParameterValidationError, match=r"Parameter 'bert4rec'(.|\n)*\nhiden_size\n"):
-        validator.validate_raw_params({**{m: params[m] for m in MODELS}, "bert4rec": {**params["bert4rec"], "hiden_size": 8}})
+        validator.validate_raw_params(
+            {**{m: params[m] for m in MODELS}, "bert4rec": {**params["bert4rec"], "hiden_size": 8}}
+        )
 
 
 class CountingRunner(SequentialRunner):
@@ -146,9 +153,10 @@ def test_a_bad_runtime_parameter_fails_the_run_before_its_first_node(project_roo
         mp.chdir(project)  # MLflow's store (sqlite:///mlflow.db) goes into the copy
         bootstrap_project(project)
         try:
-            with KedroSession.create(project_path=project, env="test", runtime_params={"sasrec": change}) as session:
-                with pytest.raises(ParameterValidationError, match=rf"Parameter 'sasrec'(.|\n)*{message}"):
-                    session.run(pipeline_names=["sasrec"], runner=runner)
+            session = KedroSession.create(project_path=project, env="test", runtime_params={"sasrec": change})
+            error = pytest.raises(ParameterValidationError, match=rf"Parameter 'sasrec'(.|\n)*{message}")
+            with session, error:
+                session.run(pipeline_names=["sasrec"], runner=runner)
         finally:
             mlflow.set_tracking_uri("")
     assert runner.runs == 0

@@ -25,7 +25,12 @@ class Recorder:
 
 def test_members_train_with_consecutive_seeds_and_only_the_first_resumes(params, tmp_path):
     config = settings(
-        params, "sasrec", seed=41, ensemble=3, checkpoint_dir=str(tmp_path), resume_from=str(tmp_path / "last.ckpt")
+        params,
+        "sasrec",
+        seed=41,
+        ensemble=3,
+        checkpoint_dir=str(tmp_path),
+        resume_from=str(tmp_path / "last.ckpt"),
     )
     fit = Recorder()
     model = fit_members(fit, VOCAB, config, config.checkpoint_dir)
@@ -33,7 +38,11 @@ def test_members_train_with_consecutive_seeds_and_only_the_first_resumes(params,
     assert seeds == config.member_seeds == [41, 42, 43]
     assert [member.resume_from for member, _ in fit.calls] == [str(tmp_path / "last.ckpt"), None, None]
     # the first member keeps the folder; the others get their own, so no checkpoint is overwritten
-    assert [folder for _, folder in fit.calls] == [str(tmp_path), str(tmp_path / "seed_42"), str(tmp_path / "seed_43")]
+    assert [folder for _, folder in fit.calls] == [
+        str(tmp_path),
+        str(tmp_path / "seed_42"),
+        str(tmp_path / "seed_43"),
+    ]
     # each member is trained with the block's settings but its seed and resume point
     first = fit.calls[0][0]
     assert all(m.but(seed=first.seed, resume_from=first.resume_from) == first for m, _ in fit.calls)

@@ -3,6 +3,8 @@ node follows the ``split_protocol`` dataset instead of working it out again."""
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import pytest
 from kedro.validation import ParameterValidationError
@@ -25,7 +27,7 @@ from recsys_challenge.pipelines.splitting.settings import (
     SplittingSettings,
 )
 from recsys_challenge.synthetic import hide_events
-from tests.conftest import make_events, parameter_inputs, run_pipeline, strip_engine
+from tests.conftest import make_events, parameter_inputs, refused_naming, run_pipeline, strip_engine
 
 
 @pytest.fixture
@@ -34,11 +36,7 @@ def block(params) -> dict:
     return params["splitting"]
 
 
-def fails_naming(block: dict, key: str, reason: str) -> None:
-    with pytest.raises(ValidationError) as raised:
-        SplittingSettings.model_validate(block)
-    message = str(raised.value)
-    assert f"\n{key}\n" in message and reason in message, message
+fails_naming = functools.partial(refused_naming, SplittingSettings)  # (block, key, reason)
 
 
 @pytest.fixture(scope="module")

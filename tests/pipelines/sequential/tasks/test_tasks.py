@@ -30,11 +30,12 @@ def test_sasrec_reads_holes_from_their_context_under_gaps(params):
         ("bert4rec", {}, GAPS),  # next-item BERT4Rec scores the last position under either protocol
         ("bert4rec", {}, NEXT_ITEM),
     ],
+    ids=["sasrec-next_item", "sasrec-end-gaps", "bert4rec-gaps", "bert4rec-next_item"],
 )
 def test_everything_else_ranks_the_next_item(params, model, changes, protocol):
     assert task_for(settings(params, model, **changes), protocol) is next_item
 
 
-@pytest.mark.parametrize("task", [cloze, holes, next_item])
+@pytest.mark.parametrize("task", [cloze, holes, next_item], ids=["cloze", "holes", "next_item"])
 def test_every_task_answers_the_whole_interface(task):
     assert all(callable(getattr(task, name, None)) for name in ("fit", "refit", "recommend"))
