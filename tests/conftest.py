@@ -41,15 +41,25 @@ def copy_project(root: Path, target: Path) -> Path:
     shutil.copytree(root / "data" / "01_raw", target / "data" / "01_raw")
     for name in ("pyproject.toml", ".telemetry"):
         shutil.copy(root / name, target / name)
+    # MLflow keeps one SQLAlchemy engine per store URI for the whole process, so the shipped relative
+    # ``sqlite:///mlflow.db`` would send every later copy's run into the first copy's database
+    mlflow_yml = target / "conf" / "base" / "mlflow.yml"
+    shipped = "mlflow_tracking_uri: sqlite:///mlflow.db"
+    assert shipped in mlflow_yml.read_text(), f"{mlflow_yml} no longer has {shipped!r}"
+    mlflow_yml.write_text(
+        mlflow_yml.read_text().replace(
+            shipped, f"mlflow_tracking_uri: sqlite:///{target.resolve()}/mlflow.db"
+        )
+    )
     return target
 
 
 def run_project(project: Path, env: str = "test") -> Path:
     """``kedro run --env <env>`` of a throwaway project through KedroSession, MLflow left untouched."""
-    import mlflow
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
+    reset_mlflow()
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(project)
         bootstrap_project(project)
@@ -57,7 +67,7 @@ def run_project(project: Path, env: str = "test") -> Path:
             with KedroSession.create(project_path=project, env=env) as session:
                 session.run()
         finally:
-            mlflow.set_tracking_uri("")
+            reset_mlflow()
     return project
 
 
@@ -306,3 +316,13 @@ def refused_naming(model: type, block: dict, key: str, reason: str) -> None:
         model.model_validate(block)
     message = str(raised.value)
     assert f"\n{key}\n" in message and reason in message, message
+
+
+def reset_mlflow() -> None:
+    """Leave MLflow as a fresh process has it: no active run (a session that fails after kedro-mlflow
+    opened its run leaves it active) and no tracking URI."""
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.set_tracking_uri("")

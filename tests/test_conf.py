@@ -148,8 +148,8 @@ def test_a_bad_block_fails_in_kedros_own_validation_before_any_node(tmp_path, ru
             ):
                 s.load_context().params  # noqa: B018
         finally:
-            import mlflow
+            from tests.conftest import reset_mlflow
 
-            mlflow.set_tracking_uri("")
+            reset_mlflow()
     message = str(raised.value)
     assert f"Parameter '{block}'" in message and named in message, message

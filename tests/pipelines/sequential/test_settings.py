@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 
-import mlflow
 import pytest
 from kedro.runner import SequentialRunner
 from kedro.validation import ParameterValidationError
@@ -14,7 +13,7 @@ from pydantic import ValidationError
 
 from recsys_challenge.pipelines.sequential import MODELS, create_pipeline
 from recsys_challenge.pipelines.sequential.settings import WARM, SequentialSettings
-from tests.conftest import refused_naming
+from tests.conftest import refused_naming, reset_mlflow
 
 from .conftest import copy_project, settings
 
@@ -158,7 +157,7 @@ def test_a_bad_runtime_parameter_fails_the_run_before_its_first_node(project_roo
             with session, error:
                 session.run(pipeline_names=["sasrec"], runner=runner)
         finally:
-            mlflow.set_tracking_uri("")
+            reset_mlflow()
     assert runner.runs == 0
     written = {p.relative_to(project / "data") for p in (project / "data").rglob("*") if p.is_file()}
     assert all(p.parts[0] == "01_raw" for p in written), sorted(map(str, written))
