@@ -16,10 +16,11 @@ from recsys_challenge.pipelines.reranker.nodes import (
     compare_models,
     rerank,
     reranker_mlflow_metrics,
+    sample_negatives,
     train_ranker,
     union_candidates,
 )
-from recsys_challenge.pipelines.reranker.settings import RerankerSettings
+from recsys_challenge.pipelines.reranker.settings import NegativeSampling, RerankerSettings
 from tests.conftest import project_catalog
 
 PARAMS = {
@@ -235,3 +236,64 @@ def test_the_final_model_learns_both_windows_as_separate_groups(monkeypatch):
     # user 1 of the test window is another group than user 1 of the reranker window
     assert data.groupby("user_id").ngroups == 4
     assert list(data.columns) == list(rerank_set.columns)
+
+
+def candidates_with_ranks() -> pd.DataFrame:
+    """Two users with eight candidates each: user 1 likes items 3 and 7, user 2 item 0."""
+    rows = []
+    for user, liked in ((1, {3, 7}), (2, {0})):
+        for item in range(8):
+            rows.append((user, item, float(item + 1), float(8 - item % 3), int(item in liked)))
+    return pd.DataFrame(rows, columns=["user_id", "item_id", "best_rank", "n_generators", "target"])
+
+
+def test_sampling_keeps_every_positive_the_hardest_negatives_and_random_others():
+    frame = candidates_with_ranks()
+    hardest_only = sample_negatives(frame, NegativeSampling(hard=2, random=0), np.random.default_rng(0))
+    kept = sample_negatives(frame, NegativeSampling(hard=2, random=3), np.random.default_rng(0))
+    assert list(kept.columns) == list(frame.columns)
+    for user, liked, hardest in ((1, {3, 7}, {0, 1}), (2, {0}, {1, 2})):
+        for sample, negatives in ((hardest_only, 2), (kept, 5)):
+            own = sample[sample["user_id"] == user]
+            assert set(own.loc[own["target"] == 1, "item_id"]) == liked
+            drawn = set(own.loc[own["target"] == 0, "item_id"])
+            assert len(drawn) == negatives and hardest <= drawn
+    # the random part is a draw: another seed draws other items, the hardest stay
+    draws = {
+        tuple(
+            sample_negatives(frame, NegativeSampling(hard=2, random=3), np.random.default_rng(s))["item_id"]
+        )
+        for s in range(6)
+    }
+    assert len(draws) > 1
+
+
+def test_hardness_ties_go_to_the_candidate_more_generators_proposed():
+    frame = pd.DataFrame({"user_id": 1, "item_id": [1, 2, 3], "best_rank": [1.0, 2.0, 2.0],
+                          "n_generators": [1.0, 1.0, 3.0], "target": [1, 0, 0]})  # fmt: skip
+    kept = sample_negatives(frame, NegativeSampling(hard=1, random=0), np.random.default_rng(0))
+    assert list(kept["item_id"]) == [1, 3]
+
+
+def test_without_sampling_every_candidate_trains_and_users_short_of_negatives_keep_theirs():
+    frame = candidates_with_ranks()
+    assert sample_negatives(frame, None, np.random.default_rng(0)) is frame
+    assert sample_negatives(frame, NegativeSampling(hard=5, random=50), np.random.default_rng(0)).equals(
+        frame
+    )
+
+
+def test_the_held_out_users_keep_every_candidate_when_training_rows_are_sampled(monkeypatch):
+    from recsys_challenge.pipelines.reranker import nodes
+
+    rng = np.random.default_rng(0)
+    cands, truth = synthetic_window(rng, users=40)
+    train = add_labels(union_candidates(10, gen=cands), truth)
+    pools = []
+    monkeypatch.setattr(nodes, "_pool", lambda frame, features: pools.append(frame) or _pool(frame, features))
+    train_ranker(train, settings(per_generator_k=10, negatives={"hard": 1, "random": 1}))
+    fitted, held_out = pools[1], pools[0]  # the eval pool is built first
+    assert (fitted.groupby("user_id").size() == 1 + 2).all()  # each has 8 negatives
+    assert (fitted.groupby("user_id")["target"].sum() == 1).all()
+    expected = train[train["user_id"].isin(held_out["user_id"].unique())]
+    assert len(held_out) == len(expected)

@@ -20,7 +20,7 @@ from recsys_challenge.core import (
 )
 from recsys_challenge.evaluation import candidate_recall, mlflow_test_metrics, ranking_metrics
 
-from .settings import AUTO, RerankerSettings
+from .settings import AUTO, NegativeSampling, RerankerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -98,12 +98,33 @@ def catboost_params(data: pd.DataFrame, settings: RerankerSettings) -> dict[str,
     return options
 
 
+def sample_negatives(
+    frame: pd.DataFrame, sampling: NegativeSampling | None, rng: np.random.Generator
+) -> pd.DataFrame:
+    """``frame``'s positives with, per user, its ``sampling.hard`` best-ranked negatives and
+    ``sampling.random`` of the others drawn uniformly; all of ``frame`` without ``sampling``."""
+    if sampling is None:
+        return frame
+    negatives = frame[frame["target"] == 0]
+    by_rank = negatives.sort_values(
+        [QUERY, "best_rank", "n_generators", ITEM], ascending=[True, True, False, True]
+    )
+    is_hard = by_rank.groupby(QUERY).cumcount() < sampling.hard
+    rest = by_rank[~is_hard]
+    shuffled = rest.iloc[np.lexsort((rng.random(len(rest)), rest[QUERY].to_numpy()))]
+    drawn = shuffled[shuffled.groupby(QUERY).cumcount() < sampling.random]
+    kept = frame.index.isin(by_rank.index[is_hard]) | frame.index.isin(drawn.index)
+    return frame[(frame["target"] > 0) | kept]
+
+
 def train_ranker(
     train_set: pd.DataFrame, settings: RerankerSettings
 ) -> tuple[CatBoostRanker, pd.DataFrame, pd.DataFrame]:
     """Fit ``CatBoostRanker`` grouped by user, early-stopped on a held-out share of users.
 
     Users whose window has no positive among the candidates carry no ranking signal and are dropped.
+    With ``settings.negatives`` the training users keep their positives and a sample of their negatives
+    (``sample_negatives``); the held-out users keep every candidate, as scoring sees them.
     Returns the model, the feature importance table and the learning curves.
     """
     positives = train_set.groupby(QUERY)["target"].transform("max") > 0
@@ -112,10 +133,12 @@ def train_ranker(
     rng = np.random.default_rng(settings.seed)
     held_out = set(rng.choice(users, size=max(1, int(len(users) * settings.eval_fraction)), replace=False))
     is_eval = data[QUERY].isin(held_out)
+    train = sample_negatives(data[~is_eval], settings.negatives, rng)
     features = _feature_columns(data)
     options = catboost_params(data, settings)
     logger.info(
-        "reranker: %d rows, %d users with a positive (%d held out), %d features, loss %s",
+        "reranker: %d training rows of %d, %d users with a positive (%d held out), %d features, loss %s",
+        len(train),
         len(data),
         len(users),
         len(held_out),
@@ -124,7 +147,7 @@ def train_ranker(
     )
     model = CatBoostRanker(**options, random_seed=settings.seed, verbose=False)
     eval_pool = _pool(data[is_eval], features)
-    model.fit(_pool(data[~is_eval], features), eval_set=eval_pool, use_best_model=True)
+    model.fit(_pool(train, features), eval_set=eval_pool, use_best_model=True)
     # for rankers CatBoost measures importance as the loss change on held-out groups
     importance = pd.DataFrame(
         {"feature": features, "importance": model.get_feature_importance(data=eval_pool)}

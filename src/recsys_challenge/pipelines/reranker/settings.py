@@ -8,9 +8,9 @@ node, naming the key.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 
 AUTO = "auto"  # the loss picked from the labels (``nodes.catboost_params``)
 # a CatBoost number as written in the YAML: an int stays an int (3 and 3.0 pickle differently)
@@ -37,10 +37,23 @@ class CatBoostSettings(Settings):
     early_stopping_rounds: PositiveInt | None = None
     thread_count: int | None = None  # -1: every core
     allow_writing_files: bool | None = None
+    boosting_type: Literal["Ordered", "Plain"] | None = None
+    border_count: PositiveInt | None = None  # histogram bins per numeric feature
+    task_type: Literal["CPU", "GPU"] | None = None  # GPU: CatBoost's CUDA build on a machine with one
+    devices: str | None = None  # GPU ids for task_type GPU, e.g. "0" or "0:1"
 
     def options(self) -> dict[str, Any]:
         """The options set, in declaration order, for ``CatBoostRanker(**options)``."""
         return self.model_dump(exclude_none=True)
+
+
+class NegativeSampling(Settings):
+    """Which of a user's negative candidates train the ranker: the ``hard`` ones the generators ranked
+    highest (by best rank over generators, then by how many proposed them) and ``random`` others drawn
+    uniformly. Every positive trains; the held-out users and every scored window keep all candidates."""
+
+    hard: NonNegativeInt
+    random: NonNegativeInt
 
 
 class RerankerSettings(Settings):
@@ -53,5 +66,6 @@ class RerankerSettings(Settings):
     # the submission's reranker also learns the test window's labels (its metrics stay the first model's)
     final_with_test_labels: bool = False
     eval_fraction: float = Field(gt=0.0, lt=1.0)  # users held out for CatBoost's early stopping
-    seed: int  # the held-out users' draw and CatBoost's random_seed
+    seed: int  # the held-out users' draw, the negatives' draw and CatBoost's random_seed
+    negatives: NegativeSampling | None = None  # None: every candidate of a training user is a row
     catboost: CatBoostSettings = CatBoostSettings()
