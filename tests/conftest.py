@@ -45,11 +45,10 @@ def copy_project(root: Path, target: Path) -> Path:
     # ``sqlite:///mlflow.db`` would send every later copy's run into the first copy's database
     mlflow_yml = target / "conf" / "base" / "mlflow.yml"
     shipped = "mlflow_tracking_uri: sqlite:///mlflow.db"
-    assert shipped in mlflow_yml.read_text(), f"{mlflow_yml} no longer has {shipped!r}"
+    text = mlflow_yml.read_text()
+    assert shipped in text, f"{mlflow_yml} no longer has {shipped!r}"
     mlflow_yml.write_text(
-        mlflow_yml.read_text().replace(
-            shipped, f"mlflow_tracking_uri: sqlite:///{target.resolve()}/mlflow.db"
-        )
+        text.replace(shipped, f"mlflow_tracking_uri: sqlite:///{target.resolve()}/mlflow.db")
     )
     return target
 

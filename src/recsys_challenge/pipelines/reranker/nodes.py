@@ -113,8 +113,8 @@ def sample_negatives(
     rest = by_rank[~is_hard]
     shuffled = rest.iloc[np.lexsort((rng.random(len(rest)), rest[QUERY].to_numpy()))]
     drawn = shuffled[shuffled.groupby(QUERY).cumcount() < sampling.random]
-    kept = frame.index.isin(by_rank.index[is_hard]) | frame.index.isin(drawn.index)
-    return frame[(frame["target"] > 0) | kept]
+    kept = by_rank.index[is_hard].union(drawn.index)
+    return frame[(frame["target"] > 0) | frame.index.isin(kept)]
 
 
 def train_ranker(
