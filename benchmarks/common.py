@@ -115,3 +115,16 @@ def commit_label() -> str:
 def machine() -> str:
     """CPU cores and memory of this machine, for a results file's header."""
     return f"{psutil.cpu_count()} CPU cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM"
+
+
+NOTES_START = "<!-- notes: hand-written, kept when a script rewrites this file -->"
+NOTES_END = "<!-- /notes -->"
+
+
+def kept_notes(path: Path) -> list[str]:
+    """The hand-written block of a results file (between the two markers), so that a script that
+    regenerates the file keeps it; an empty block where the file or its markers are missing."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    if NOTES_START in lines and NOTES_END in lines:
+        return lines[lines.index(NOTES_START) : lines.index(NOTES_END) + 1]
+    return [NOTES_START, NOTES_END]

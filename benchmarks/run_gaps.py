@@ -23,6 +23,7 @@ from common import (
     WORK,
     commit_label,
     kedro_executable,
+    kept_notes,
     machine,
     markdown_table,
     movielens,
@@ -109,6 +110,8 @@ def write(runs: dict[str, dict]) -> Path:
         markdown_table(table),
         "",
         f"Rank agreement of the two columns across models (Spearman): {agreement:.2f}.",
+        "",
+        *kept_notes(RESULTS / "gaps.md"),
         "",
     ]
     for run in runs.values():

@@ -24,7 +24,15 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-from common import RESULTS, WORK, commit_label, kedro_executable, markdown_table, run_tracked
+from common import (
+    RESULTS,
+    WORK,
+    commit_label,
+    kedro_executable,
+    kept_notes,
+    markdown_table,
+    run_tracked,
+)
 from project import raw_folder, scratch_copy
 
 STAMP = re.compile(r"^\[(\d\d/\d\d/\d\d \d\d:\d\d:\d\d)\]")
@@ -101,6 +109,7 @@ def write_results(rows: list[dict]) -> None:
     ]
     for r in rows:
         lines.append(f"- **{r['name']}**: " + ", ".join(f"{k} {v}" for k, v in r["stages_s"].items()))
+    lines += ["", *kept_notes(RESULTS / "whole_runs.md")]
     (RESULTS / "whole_runs.md").write_text("\n".join(lines) + "\n")
 
 
