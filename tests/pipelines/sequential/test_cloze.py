@@ -123,3 +123,17 @@ def test_the_open_slot_after_the_end_counts_at_its_weight(params):
         )[0, item["target_mask"]]
     hole, tail = torch.softmax(logits, dim=-1)[:, [3, 4, 5]].numpy()
     np.testing.assert_allclose(top.loc[[13, 14, 15]].to_numpy(), (hole + 0.2 * tail) / 1.2, rtol=1e-5)
+
+
+def test_scoring_in_blocks_of_users_ranks_as_scoring_all_at_once(params):
+    config = settings(params, "bert4rec", max_seq_len=6, hidden_size=8, batch_size=4)
+    module = backend_for(config, len(VOCAB)).build()
+    history = fold({u: [(0, 10 + u % 3), (1, 11 + u % 4), (3, 12)] for u in range(1, 8)})
+    targets = pd.DataFrame({"user_id": range(1, 8), "position": 2, "weight": 1.0, "tail": False})
+    query = cloze.Query.of(history, targets, VOCAB)
+    whole = cloze.top_items([module], query, VOCAB, 10, config)
+    blocks = cloze.top_items([module], query, VOCAB, 10, config.but(score_block_users=2))
+    assert whole["user_id"].nunique() == 7
+    # seen items stay removed in every block: each user's own, counted from the block's first user
+    assert not blocks.merge(history, on=["user_id", "item_id"]).shape[0]
+    pd.testing.assert_frame_equal(blocks, whole, check_exact=False, rtol=1e-5)

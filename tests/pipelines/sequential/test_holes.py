@@ -81,3 +81,13 @@ def test_sasrec_validates_on_the_holes_it_fills_and_scores_them_from_the_left(
     assert not on_every_hole.equals(from_end)
     with pytest.raises(ValidationError, match=r"hole_scoring\n  Input should be 'left_context' or 'end'"):
         config.but(hole_scoring="both")
+
+
+def test_scoring_in_blocks_of_users_ranks_as_scoring_all_at_once(gaps_folds, forward_on_gaps, params):
+    model, _ = forward_on_gaps
+    config = settings(params, "sasrec", candidates_k=10, direction="forward")
+    gen, wanted = gaps_folds["fold_gen_train"], gaps_folds["targets_rerank"]
+    whole = recommend(model, gen, wanted, GAPS, config)
+    assert whole["user_id"].nunique() > 3
+    blocks = recommend(model, gen, wanted, GAPS, config.but(score_block_users=3))
+    pd.testing.assert_frame_equal(blocks, whole, check_exact=False, rtol=1e-5)

@@ -11,6 +11,7 @@ Training and refits: ``tasks.cloze``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,6 +197,14 @@ class Query:
         cols = np.searchsorted(vocab, seen[ITEM].to_numpy())
         return cls(grid, float(tails.max()) if len(tails) else 1.0, (rows, cols))
 
+    def blocks(self, size: int) -> Iterator[Query]:
+        """The query ``size`` users at a time, each block's seen rows counted from its own first user."""
+        rows, cols = self.seen
+        for first in range(0, len(self.grid), size):
+            inside = (rows >= first) & (rows < first + size)
+            block = self.grid.iloc[first : first + size]
+            yield Query(block, self.tail_weight, (rows[inside] - first, cols[inside]))
+
 
 def top_items(
     modules: list[lightning.LightningModule],
@@ -205,11 +214,14 @@ def top_items(
     settings: SequentialSettings,
 ) -> pd.DataFrame:
     """Top-``k`` unseen items per user of ``query``: the ``modules``' mean probability over its target
-    slots."""
+    slots, ``score_block_users`` users at a time."""
     if query.grid.empty:
         return no_candidates()
-    scores = torch.stack([_network_scores(m, query, len(vocab), settings) for m in modules]).mean(dim=0)
-    return unseen_top(query.grid.index.to_numpy(), scores, query.seen, vocab, k)
+    tops = []
+    for block in query.blocks(settings.score_block_users):
+        scores = torch.stack([_network_scores(m, block, len(vocab), settings) for m in modules]).mean(dim=0)
+        tops.append(unseen_top(block.grid.index.to_numpy(), scores, block.seen, vocab, k))
+    return concatenated(tops)
 
 
 def recommend(

@@ -27,7 +27,7 @@ from recsys_challenge.core import ITEM, ORDER, POSITION, QUERY
 from . import directions, placement
 from .backends import backend_for
 from .model import SequentialModel
-from .scoring import no_candidates, unseen_top
+from .scoring import concatenated, no_candidates, unseen_top
 from .settings import SequentialSettings
 
 
@@ -158,7 +158,22 @@ def recommend(
     """Top-``k`` unseen items per user with a readable target: the weighted mean over its targets of the
     members' softmax, forward members after each target's left neighbour, backward members
     (``directions``) after its right one on the mirrored sequence (a target read from both sides gets the
-    mean of the two); placed and batched as the run's ``settings`` say, ``candidates_k`` deep."""
+    mean of the two); placed and batched as the run's ``settings`` say, ``candidates_k`` deep,
+    ``score_block_users`` users at a time."""
+    users = np.unique(targets[QUERY].to_numpy())
+    size = settings.score_block_users
+    tops = [
+        _recommend_block(
+            model, history[history[QUERY].isin(block)], targets[targets[QUERY].isin(block)], settings
+        )
+        for block in (users[first : first + size] for first in range(0, len(users), size))
+    ]
+    return concatenated(tops)
+
+
+def _recommend_block(
+    model: SequentialModel, history: pd.DataFrame, targets: pd.DataFrame, settings: SequentialSettings
+) -> pd.DataFrame:
     config = placement.placed(model.settings, settings).but(batch_size=settings.batch_size)
     length, n_items = config.max_seq_len, len(model.vocab)
     readings = model.parts()

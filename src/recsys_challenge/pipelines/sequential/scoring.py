@@ -39,6 +39,12 @@ def unseen_top(
     return ranked(frame[frame["score"] > 0], k)
 
 
+def concatenated(tops: list[pd.DataFrame]) -> pd.DataFrame:
+    """The candidates of disjoint user blocks as one table."""
+    tops = [top for top in tops if len(top)]
+    return pd.concat(tops, ignore_index=True) if tops else no_candidates()
+
+
 class TargetValidation(Callback):
     """After each training epoch: NDCG/Recall/MAP at ``ks`` of ``top(network, k)`` (the network in
     training ranks a validation window's targets) against ``truth``, logged as ``ndcg@k`` ... for early

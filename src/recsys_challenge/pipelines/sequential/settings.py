@@ -82,6 +82,8 @@ class SequentialSettings(BaseModel):
 
     # ---- scoring
     candidates_k: int = Field(100, ge=1)  # candidates per user for the reranker
+    # users scored at once by the hole and cloze readings: bounds their users x items probability table
+    score_block_users: int = Field(2048, ge=1)
     ks_test: list[int] = [10, 20, 100]
     # SASRec in windows with holes: left_context reads each hole after the visible event before it,
     # end ranks once from the sequence's end
