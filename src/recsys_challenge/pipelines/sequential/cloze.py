@@ -25,7 +25,7 @@ from recsys_challenge.core import ITEM, POSITION, QUERY
 from . import batches, placement
 from .backends import backend_for
 from .model import SequentialModel
-from .scoring import no_candidates, unseen_top
+from .scoring import concatenated, no_candidates, unseen_top
 from .sequences import training_windows, window_ends
 from .settings import SequentialSettings
 

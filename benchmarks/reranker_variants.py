@@ -1,0 +1,114 @@
+"""Retrain the reranker on the stored draws of ``run_gaps.py``, one variant at a time, and score each
+variant's submission on the hidden events: negative sampling, and the reranker without a generator.
+
+    python benchmarks/run_gaps.py --seeds 0,1,2          # first: the stored runs
+    python benchmarks/reranker_variants.py --seeds 0,1,2
+
+A variant runs the project's reranker namespace and the reranker's submission node in this process, on
+the draw's stored candidates and features, with runtime parameters over ``conf/benchmark_gaps``. Every
+variant rebuilds the union and its features (a variant without a generator from the others), so that
+none reads what another left behind; every variant, ``all`` (the stored run's own settings) included,
+runs side by side on the same draws, so the seconds compare.
+Results: ``benchmarks/results/reranker_variants.md`` (and ``.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+import pandas as pd
+from common import RESULTS, WORK, commit_label, kept_notes, machine, markdown_table
+from kedro.runner import SequentialRunner
+from project import session
+from run_gaps import ENV, competition_raw
+
+from recsys_challenge.evaluation import score_submission
+from recsys_challenge.pipelines import classic, covisitation, reranker, sequential, submission
+
+EVERY = sequential.MODELS + classic.MODELS + covisitation.MODELS
+# name: (runtime parameters of the ``reranker`` block, generators left out)
+VARIANTS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "all": ({}, ()),
+    "hard20_random10": ({"negatives": {"hard": 20, "random": 10}}, ()),
+    "hard10_random5": ({"negatives": {"hard": 10, "random": 5}}, ()),
+    **{f"without_{g}": ({}, (g,)) for g in EVERY},
+}
+
+
+def run_variant(seed: int, name: str, hidden: pd.DataFrame) -> dict[str, Any]:
+    """One variant on one stored draw: its reranker's seconds and its submission's hidden-event scores."""
+    params, left_out = VARIANTS[name]
+    pipeline = reranker.create_pipeline(tuple(g for g in EVERY if g not in left_out))
+    pipeline += submission.create_pipeline(("reranker",), choose=False)
+    with session(WORK / f"gaps_s{seed}", ENV, {"reranker": params} if params else None) as kedro:
+        catalog = kedro.load_context().catalog
+        start = time.perf_counter()
+        SequentialRunner().run(pipeline, catalog)
+        seconds = time.perf_counter() - start
+        comparison = catalog.load("reranker.comparison")
+        hidden_scores = score_submission(catalog.load("reranker.submission"), hidden, [10])
+    test = comparison.set_index("model").loc["reranker"]
+    return {
+        "variant": name,
+        "seed": seed,
+        "seconds": seconds,
+        "test_ndcg_10": float(test["ndcg_10"]),
+        "hidden_ndcg_10": hidden_scores["ndcg_10"],
+        "hidden_recall_10": hidden_scores["recall_10"],
+    }
+
+
+def write(rows: list[dict[str, Any]]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "reranker_variants.json").write_text(json.dumps(rows, indent=1))
+    frame = pd.DataFrame(rows)
+    table = frame.groupby("variant", sort=False).agg(
+        hidden_ndcg_10=("hidden_ndcg_10", "mean"),
+        hidden_min=("hidden_ndcg_10", "min"),
+        hidden_max=("hidden_ndcg_10", "max"),
+        test_ndcg_10=("test_ndcg_10", "mean"),
+        seconds=("seconds", "mean"),
+        seeds=("seed", "nunique"),
+    )
+    base = frame[frame["variant"] == "all"].set_index("seed")["hidden_ndcg_10"]
+    delta = frame.assign(delta=frame["hidden_ndcg_10"] - frame["seed"].map(base))
+    table["delta_min"] = delta.groupby("variant", sort=False)["delta"].min()
+    table["delta_max"] = delta.groupby("variant", sort=False)["delta"].max()
+    lines = [
+        "# Reranker variants on the competition protocol's stored draws",
+        "",
+        f"Machine: {machine()}, CPU only; commit {commit_label()}. Each row retrains the reranker of the "
+        "stored `run_gaps.py` draws (MovieLens-100k, 10.6% of events hidden) with one change and scores "
+        "its submission on the hidden events. `delta_min`/`delta_max`: the change against `all` on the "
+        "same draw. `seconds`: the reranker nodes and its submission in one process, side by side. "
+        "Reproduce: `python benchmarks/reranker_variants.py --seeds "
+        f"{','.join(str(s) for s in sorted(frame['seed'].unique()))}` after `run_gaps.py`.",
+        "",
+        markdown_table(table.reset_index()),
+        "",
+        *kept_notes(RESULTS / "reranker_variants.md"),
+    ]
+    (RESULTS / "reranker_variants.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names")
+    args = parser.parse_args()
+    rows = []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        _, hidden = competition_raw(seed)
+        for name in args.variants.split(","):
+            rows.append(run_variant(seed, name, hidden))
+            print(rows[-1], flush=True)
+            write(rows)
+
+
+if __name__ == "__main__":
+    main()
