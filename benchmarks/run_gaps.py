@@ -1,12 +1,13 @@
 """Benchmark the competition protocol on MovieLens-100k: hidden events at known positions.
 
-    python benchmarks/run_gaps.py --seeds 0,1,2
+    python benchmarks/run_gaps.py --seeds 0,1,2 [--pipeline competition]
 
 For each seed, MovieLens-100k becomes the competition's form (``synthetic.hide_events``: per-user order
 indices, a seeded random 10.6% of the events removed, their indices left as holes); the whole pipeline
 runs with ``kedro run --env benchmark_gaps`` (protocol auto: gaps), and every model's submission is scored
 on the removed events (the competition's task) beside its score on the project's own test window.
-Results: ``benchmarks/results/gaps.md`` (and ``.json``), mean and spread over the seeds.
+Results: ``benchmarks/results/gaps.md`` (and ``.json``), mean and spread over the seeds; with
+``--pipeline NAME`` a registered pipeline other than the default runs, into ``gaps_NAME.md``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from recsys_challenge.synthetic import hide_events
 
 HIDDEN = 0.106
 ENV = "benchmark_gaps"
+DEFAULT = "__default__"
 
 
 def competition_raw(seed: int) -> tuple[Path, pd.DataFrame]:
@@ -61,18 +63,25 @@ def score_hidden(project: Path, models: list[dict], hidden: pd.DataFrame) -> Non
                 row["hidden_ndcg_10"], row["hidden_recall_10"] = scores["ndcg_10"], scores["recall_10"]
 
 
-def run_seed(seed: int, score_only: bool = False) -> dict:
+def stem(pipeline: str) -> str:
+    """The name of ``pipeline``'s results files and run folders (``gaps`` for the default run)."""
+    return "gaps" if pipeline == DEFAULT else f"gaps_{pipeline}"
+
+
+def run_seed(seed: int, score_only: bool = False, pipeline: str = DEFAULT) -> dict:
     raw, hidden = competition_raw(seed)
+    project = WORK / f"{stem(pipeline)}_s{seed}"
+    command = ["run", "--env", ENV] + ([] if pipeline == DEFAULT else ["--pipeline", pipeline])
     if score_only:  # an existing run (e.g. finished with --from-nodes): no wall time or RSS recorded
-        project, run = WORK / f"gaps_s{seed}", {"wall_s": float("nan"), "peak_rss_gib": float("nan")}
+        run = {"wall_s": float("nan"), "peak_rss_gib": float("nan")}
     else:
         run_commit = commit_label()
-        project = prepare_project("gaps", raw, ENV, name=f"gaps_s{seed}")
-        run = run_tracked([kedro_executable(), "run", "--env", ENV], project, project / "run.log")
+        project = prepare_project("gaps", raw, ENV, name=project.name)
+        run = run_tracked([kedro_executable(), *command], project, project / "run.log")
         run["commit"] = run_commit
-    models = collect(project, "__default__", ENV)
+    models = collect(project, pipeline, ENV)
     score_hidden(project, models, hidden)
-    return {"command": f"kedro run --env {ENV}", "seed": seed, **run, "models": models}
+    return {"command": " ".join(["kedro", *command]), "seed": seed, **run, "models": models}
 
 
 def summary(runs: dict[str, dict]) -> pd.DataFrame:
@@ -88,9 +97,10 @@ def summary(runs: dict[str, dict]) -> pd.DataFrame:
     return table.sort_values("hidden_ndcg_10", ascending=False).reset_index()
 
 
-def write(runs: dict[str, dict]) -> Path:
+def write(runs: dict[str, dict], pipeline: str = DEFAULT) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "gaps.json").write_text(json.dumps({"runs": runs}, indent=2, default=float))
+    path = RESULTS / f"{stem(pipeline)}.md"
+    path.with_suffix(".json").write_text(json.dumps({"runs": runs}, indent=2, default=float))
     table = summary(runs)
     ranks = table[["hidden_ndcg_10", "test_ndcg_10"]].rank(ascending=False)
     agreement = ranks["hidden_ndcg_10"].corr(ranks["test_ndcg_10"], method="spearman")
@@ -99,11 +109,13 @@ def write(runs: dict[str, dict]) -> Path:
         "",
         f"Machine: {machine()}, CPU only. Each seed hides a random {HIDDEN:.1%} of every user's events at "
         "their order index (`synthetic.hide_events`); the pipeline runs on the rest with "
-        f"`kedro run --env {ENV}` (splitting protocol auto, so gaps). `hidden_ndcg_10`: each model's "
+        f"`{next(iter(runs.values()))['command']}` (splitting protocol auto, so gaps). "
+        "`hidden_ndcg_10`: each model's "
         "submission (10 unseen items per user) scored on the hidden events, the competition's task; "
         "`test_ndcg_10`: the same model on the project's own test window (a gaps split of the visible "
         "events), the validation that picks models. Reproduce: `python benchmarks/run_gaps.py --seeds "
-        f"{','.join(str(r['seed']) for r in runs.values())}`.",
+        f"{','.join(str(r['seed']) for r in runs.values())}"
+        f"{'' if pipeline == DEFAULT else ' --pipeline ' + pipeline}`.",
         "",
         "## Mean over seeds",
         "",
@@ -111,12 +123,11 @@ def write(runs: dict[str, dict]) -> Path:
         "",
         f"Rank agreement of the two columns across models (Spearman): {agreement:.2f}.",
         "",
-        *kept_notes(RESULTS / "gaps.md"),
+        *kept_notes(path),
         "",
     ]
     for run in runs.values():
         md += run_section(f"Seed {run['seed']}", run)
-    path = RESULTS / "gaps.md"
     path.write_text("\n".join(md))
     return path
 
@@ -127,12 +138,13 @@ def main() -> None:
     )
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--score-only", action="store_true", help="score existing runs, run nothing")
+    parser.add_argument("--pipeline", default=DEFAULT, help="a registered pipeline (default: the whole run)")
     args = parser.parse_args()
-    previous = RESULTS / "gaps.json"
+    previous = RESULTS / f"{stem(args.pipeline)}.json"
     runs = json.loads(previous.read_text())["runs"] if previous.exists() else {}
     for seed in (int(s) for s in args.seeds.split(",")):
-        runs[f"seed{seed}"] = run_seed(seed, args.score_only)
-        print(write(runs).read_text(), flush=True)
+        runs[f"seed{seed}"] = run_seed(seed, args.score_only, args.pipeline)
+        print(write(runs, args.pipeline).read_text(), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""The classic generators on a real Spark cluster: a standalone master and worker started from the
-installed pyspark, ``kedro run --env cluster`` against them, candidates compared with ``local[*]``'s."""
+"""A classic generator on a real Spark cluster: a standalone master and worker started from the
+installed pyspark, ``kedro run --env cluster`` against them, candidates compared with ``local[2]``'s.
+SLIM stands for the family: it runs RePlay's pandas UDFs, so the executors need Python workers too."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import pandas as pd
 import pyspark
 import pytest
 
-from recsys_challenge.pipelines.classic import MODELS
 from tests.conftest import ServerGroup, copy_project, listening
 
 pytestmark = pytest.mark.slow
@@ -93,12 +93,15 @@ def cluster(tmp_path_factory):
     assert not any(listening(p) for p in (master_port, master_ui, worker_ui))
 
 
-def run_classic(project: Path, log: Path, master: str) -> None:
-    """``kedro run --env cluster --pipelines classic`` against ``master``, the driver on loopback."""
+MODEL = "slim"
+
+
+def run_model(project: Path, log: Path, master: str) -> None:
+    """``kedro run --env cluster --pipelines slim`` against ``master``, the driver on loopback."""
     params = f"spark_master={master},spark_driver_host=127.0.0.1,spark_driver_bind_address=127.0.0.1"
     with log.open("w") as out:
         proc = subprocess.run(
-            [KEDRO, "run", "--env", "cluster", "--pipelines", "classic", "--params", params],
+            [KEDRO, "run", "--env", "cluster", "--pipelines", MODEL, "--params", params],
             cwd=project,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -109,23 +112,19 @@ def run_classic(project: Path, log: Path, master: str) -> None:
 
 
 def candidates(project: Path) -> dict[str, pd.DataFrame]:
-    out = project / "data" / "07_model_output"
-    return {
-        f"{model}/{window}": pd.read_parquet(out / model / f"candidates_{window}.parquet")
-        for model in MODELS
-        for window in ("rerank", "test", "final")
-    }
+    out = project / "data" / "07_model_output" / MODEL
+    return {w: pd.read_parquet(out / f"candidates_{w}.parquet") for w in ("rerank", "test", "final")}
 
 
-def test_classic_generators_on_a_standalone_cluster_match_local(cluster, project_root, tmp_path_factory):
+def test_a_classic_generator_on_a_standalone_cluster_matches_local(cluster, project_root, tmp_path_factory):
     url, logs = cluster
     on_cluster = copy_project(project_root, tmp_path_factory.mktemp("on_cluster"))
     local = copy_project(project_root, tmp_path_factory.mktemp("on_local"))
-    run_classic(on_cluster, logs / "kedro_cluster.log", url)
-    run_classic(local, logs / "kedro_local.log", "local[2]")
+    run_model(on_cluster, logs / "kedro_cluster.log", url)
+    run_model(local, logs / "kedro_local.log", "local[2]")
 
     # the executors did the work: the worker ran one application whose executor finished the tasks, RePlay's
-    # pandas UDFs (SLIM) among them, in Python workers beside it
+    # pandas UDFs among them, in Python workers beside it
     (app,) = (logs / "work").iterdir()
     executor_logs = "".join(p.read_text() for p in app.glob("*/stderr"))
     assert executor_logs.count("Finished task") > 1000, executor_logs[-2000:]
