@@ -68,6 +68,8 @@ def test_the_cluster_env_takes_its_master_and_driver_address_from_the_command_li
     assert given["spark.master"] == "spark://head:7077"
     assert given["spark.driver.host"] == "10.0.0.5"
     assert given["spark.driver.bindAddress"] == "0.0.0.0"  # reachable from the executors
+    assert spark["spark.sql.shuffle.partitions"] == 200
+    assert _loader("cluster", spark_shuffle_partitions=8)["spark"]["spark.sql.shuffle.partitions"] == 8
 
 
 @pytest.mark.parametrize("root", ["s3a://bucket/recsys", "hdfs://namenode:8020/user/me/recsys"])

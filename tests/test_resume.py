@@ -119,7 +119,9 @@ def test_an_interrupted_run_resumes_where_it_stopped(project_root, project_run, 
     interrupted = started[-1]
     assert interrupted.endswith(".fit"), started[-3:]
     assert interrupted not in done, "the interrupted fit left its model behind"
-    assert len(done) >= 10, sorted(done)
+    assert {"build_primary", "split_test_window", "split_rerank_window", "targets_final"} <= done, sorted(
+        done
+    )
     assert not submissions(project)
 
     resumed = kedro_run(project, second, "--only-missing-outputs")

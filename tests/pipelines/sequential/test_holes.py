@@ -25,7 +25,7 @@ def test_a_hole_is_scored_by_the_output_after_the_event_before_it(params):
     # user 2: a hole before its first event has no left context and no score
     wanted = targets([(1, 2, 1.0, False), (1, 5, 0.2, True), (2, 1, 1.0, False)])
     query = holes.Query.of(events, wanted, VOCAB, config.max_seq_len)
-    top = holes.validation_top(module, query, VOCAB, 10, config)
+    top = holes.validation_top(module, [query], VOCAB, 10, config)
     assert set(top["user_id"]) == {1}
     assert set(top["item_id"]) == {14, 15}  # seen items removed
     probs = outputs(module, [0, 1, 2, 3])
@@ -56,7 +56,7 @@ def test_a_hole_of_a_long_sequence_reads_its_own_window(params):
     events = history({1: list(zip([0, 1, 2, 4, 5, 6, 7, 8, 9, 10], items, strict=True))})
     # the hole at 3 follows event 2 of 10: windows end at 10, 8, 6, 4 (half of 4 apart); read in [0, 4)
     query = holes.Query.of(events, targets([(1, 3, 1.0, False)]), VOCAB, config.max_seq_len)
-    top = holes.validation_top(module, query, VOCAB, 6, config)
+    top = holes.validation_top(module, [query], VOCAB, 6, config)
     expected = outputs(module, [0, 1, 2, 3])[2]
     assert top["item_id"].tolist() == [15]  # the other five are seen
     assert top["score"].iloc[0] == pytest.approx(float(expected[5]), rel=1e-5)
@@ -90,4 +90,19 @@ def test_scoring_in_blocks_of_users_ranks_as_scoring_all_at_once(gaps_folds, for
     whole = recommend(model, gen, wanted, GAPS, config)
     assert whole["user_id"].nunique() > 3
     blocks = recommend(model, gen, wanted, GAPS, config.but(score_block_users=3))
+    pd.testing.assert_frame_equal(blocks, whole, check_exact=False, rtol=1e-5)
+
+
+def test_validation_in_blocks_of_users_ranks_as_validating_all_at_once(gaps_folds, forward_on_gaps, params):
+    model, _ = forward_on_gaps
+    config = settings(params, "sasrec", direction="forward")
+    module, length = model.members[0].module, config.max_seq_len
+    gen, wanted = gaps_folds["fold_gen_train"], gaps_folds["targets_rerank"]
+    whole = holes.validation_top(
+        module, [holes.Query.of(gen, wanted, model.vocab, length)], model.vocab, 10, config
+    )
+    assert whole["user_id"].nunique() > 3
+    queries = holes.Query.per_block(gen, wanted, model.vocab, length, 3)
+    assert len(queries) > 1
+    blocks = holes.validation_top(module, queries, model.vocab, 10, config)
     pd.testing.assert_frame_equal(blocks, whole, check_exact=False, rtol=1e-5)

@@ -22,7 +22,7 @@ def hole_scores(params: dict, **where) -> pd.DataFrame:
     torch.manual_seed(0)
     module = backend_for(config, len(VOCAB)).build()
     query = holes.Query.of(EVENTS, TARGETS, VOCAB, config.max_seq_len)
-    return holes.validation_top(module, query, VOCAB, 10, config)
+    return holes.validation_top(module, [query], VOCAB, 10, config)
 
 
 def cloze_scores(params: dict, **where) -> pd.DataFrame:

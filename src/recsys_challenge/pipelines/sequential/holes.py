@@ -15,6 +15,7 @@ least half a window of context (or the whole history before it).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import lightning
@@ -80,6 +81,17 @@ def _window_inputs(
     return torch.as_tensor(np.where(mask, flat[index], pad)), torch.as_tensor(mask)
 
 
+def user_blocks(
+    history: pd.DataFrame, targets: pd.DataFrame, size: int
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """``history`` and ``targets`` of ``size`` target users at a time: each block's users x items
+    scores are all that is held at once."""
+    users = np.unique(targets[QUERY].to_numpy())
+    for first in range(0, len(users), size):
+        block = users[first : first + size]
+        yield history[history[QUERY].isin(block)], targets[targets[QUERY].isin(block)]
+
+
 @dataclass(frozen=True)
 class Query:
     """What scoring a window's holes needs besides the networks, built once (validation reuses it every
@@ -107,6 +119,13 @@ class Query:
         seen_rows = np.searchsorted(users, seen[QUERY].to_numpy())
         starts = np.searchsorted(seen[QUERY].to_numpy(), users)
         return cls(users, flat, starts, slots, reads.sort_values("slot", kind="stable"), (seen_rows, flat))
+
+    @classmethod
+    def per_block(
+        cls, history: pd.DataFrame, targets: pd.DataFrame, vocab: np.ndarray, length: int, size: int
+    ) -> list[Query]:
+        """One query per ``size`` target users (``user_blocks``)."""
+        return [cls.of(h, t, vocab, length) for h, t in user_blocks(history, targets, size)]
 
 
 @torch.no_grad()
@@ -142,14 +161,21 @@ def _sums(
 
 
 def validation_top(
-    module: lightning.LightningModule, query: Query, vocab: np.ndarray, k: int, settings: SequentialSettings
+    module: lightning.LightningModule,
+    queries: list[Query],
+    vocab: np.ndarray,
+    k: int,
+    settings: SequentialSettings,
 ) -> pd.DataFrame:
-    """Top-``k`` unseen items per user of ``query`` by one network in training (validation): the
-    weighted mean of its softmax after each target's left neighbour."""
-    if query.reads.empty:
-        return no_candidates()
-    totals, counts = _sums(module, query, len(vocab), settings)
-    return unseen_top(query.users, totals / counts.clamp(min=1e-12).unsqueeze(1), query.seen, vocab, k)
+    """Top-``k`` unseen items per user of ``queries`` (disjoint user blocks) by one network in training
+    (validation): the weighted mean of its softmax after each target's left neighbour."""
+    tops = []
+    for query in queries:
+        if not query.reads.empty:
+            totals, counts = _sums(module, query, len(vocab), settings)
+            scores = totals / counts.clamp(min=1e-12).unsqueeze(1)
+            tops.append(unseen_top(query.users, scores, query.seen, vocab, k))
+    return concatenated(tops)
 
 
 def recommend(
@@ -160,15 +186,8 @@ def recommend(
     (``directions``) after its right one on the mirrored sequence (a target read from both sides gets the
     mean of the two); placed and batched as the run's ``settings`` say, ``candidates_k`` deep,
     ``score_block_users`` users at a time."""
-    users = np.unique(targets[QUERY].to_numpy())
-    size = settings.score_block_users
-    tops = [
-        _recommend_block(
-            model, history[history[QUERY].isin(block)], targets[targets[QUERY].isin(block)], settings
-        )
-        for block in (users[first : first + size] for first in range(0, len(users), size))
-    ]
-    return concatenated(tops)
+    blocks = user_blocks(history, targets, settings.score_block_users)
+    return concatenated([_recommend_block(model, h, t, settings) for h, t in blocks])
 
 
 def _recommend_block(

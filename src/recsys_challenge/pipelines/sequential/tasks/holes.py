@@ -50,9 +50,9 @@ def hole_member(reading: Reading, vocab: np.ndarray, settings: SequentialSetting
     def fit_member(member: SequentialSettings, folder: str | None) -> tuple[Member, pd.DataFrame]:
         backend = backend_for(member, len(vocab))
         # the windows and targets do not change between epochs: built once
-        query = holes.Query.of(train, targets, vocab, member.max_seq_len)
+        queries = holes.Query.per_block(train, targets, vocab, member.max_seq_len, member.score_block_users)
         validation = TargetValidation(
-            lambda module, k: holes.validation_top(module, query, vocab, k, member), valid_truth, member.ks
+            lambda module, k: holes.validation_top(module, queries, vocab, k, member), valid_truth, member.ks
         )
         with tempfile.TemporaryDirectory() as tmp:
             feed = lambda: backend.data(Path(tmp), Feed(train=rows))  # noqa: E731
