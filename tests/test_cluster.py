@@ -124,10 +124,10 @@ def candidates(project: Path) -> dict[str, pd.DataFrame]:
 def test_a_classic_generator_on_a_standalone_cluster_matches_local(
     cluster, project_root, project_run, params, tmp_path_factory
 ):
+    assert params[MODEL]["candidates_k"] == 30, "the test env's SLIM block changed: update run_model"
     url, logs = cluster
     on_cluster = copy_project(project_root, tmp_path_factory.mktemp("on_cluster"))
     run_model(on_cluster, logs / "kedro_cluster.log", url)
-    assert params[MODEL]["candidates_k"] == 30, "the test env's SLIM block changed: update run_model"
 
     # the executors did the work: the worker ran one application whose executor finished the tasks, RePlay's
     # pandas UDFs among them, in Python workers beside it

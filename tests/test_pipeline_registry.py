@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from kedro.pipeline import Pipeline
+
 from recsys_challenge.pipeline_registry import LEFT_OUT_UNDER_COMPETITION, register_pipelines
 
 
-def namespaces(pipeline) -> set[str]:
+def namespaces(pipeline: Pipeline) -> set[str]:
     return {n.namespace.split(".")[0] for n in pipeline.nodes if n.namespace}
 
 

@@ -20,9 +20,10 @@ from .pipelines import (
     submission,
 )
 
-# The generators the reranker lost nothing without, within seed noise, under the competition protocol
-# (benchmarks/results/reranker_variants.md): the ``competition`` pipeline leaves them out; the default
-# run and each one's own pipeline keep them.
+# Under the competition protocol each of these, left out alone, cost the reranker nothing within seed
+# noise (benchmarks/results/reranker_variants.md); left out together they cost it a little for a run of
+# a third of the time (gaps_competition.md there). The ``competition`` pipeline leaves them out; the
+# default run and each one's own pipeline keep them.
 LEFT_OUT_UNDER_COMPETITION = ("bert4rec", "bert4rec_cloze", "pop", "itemknn")
 
 
