@@ -27,15 +27,12 @@ import pandas as pd
 from common import RESULTS, WORK, commit_label, kept_notes, machine, markdown_table
 from kedro.runner import SequentialRunner
 from project import session
-from run_gaps import DEFAULT, ENV, competition_raw, stem
+from run_gaps import DEFAULT, ENV, competition_raw, pipeline_flag, stem
 
 from recsys_challenge.evaluation import score_submission
-from recsys_challenge.pipeline_registry import LEFT_OUT_UNDER_COMPETITION
-from recsys_challenge.pipelines import classic, covisitation, reranker, sequential, submission
+from recsys_challenge.pipeline_registry import EVERY_GENERATOR, WHOLE_RUNS
+from recsys_challenge.pipelines import reranker, submission
 
-EVERY = sequential.MODELS + classic.MODELS + covisitation.MODELS
-# the generators of each registered whole run's union
-UNIONS = {DEFAULT: EVERY, "competition": tuple(g for g in EVERY if g not in LEFT_OUT_UNDER_COMPETITION)}
 # name: (runtime parameters of the ``reranker`` block, generators left out)
 VARIANTS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
     "all": ({}, ()),
@@ -48,7 +45,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         {"catboost": {"loss_function": "YetiRank:permutations=3", "learning_rate": 0.1}},
         (),
     ),
-    **{f"without_{g}": ({}, (g,)) for g in EVERY},
+    **{f"without_{g}": ({}, (g,)) for g in EVERY_GENERATOR},
 }
 
 
@@ -56,7 +53,7 @@ def run_variant(seed: int, name: str, hidden: pd.DataFrame, run: str = DEFAULT) 
     """One variant on one stored draw of the whole ``run``: its reranker's seconds and its submission's
     hidden-event scores."""
     params, left_out = VARIANTS[name]
-    pipeline = reranker.create_pipeline(tuple(g for g in UNIONS[run] if g not in left_out))
+    pipeline = reranker.create_pipeline(tuple(g for g in WHOLE_RUNS[run] if g not in left_out))
     pipeline += submission.create_pipeline(("reranker",), choose=False)
     with session(WORK / f"{stem(run)}_s{seed}", ENV, {"reranker": params} if params else None) as kedro:
         catalog = kedro.load_context().catalog
@@ -97,13 +94,13 @@ def write(rows: list[dict[str, Any]], run: str = DEFAULT) -> None:
         "# Reranker variants on the competition protocol's stored draws",
         "",
         f"Machine: {machine()}, CPU only; commit {commit_label()}. Each row retrains the reranker of the "
-        f"stored `run_gaps.py{'' if run == DEFAULT else ' --pipeline ' + run}` draws (MovieLens-100k, "
+        f"stored `run_gaps.py{pipeline_flag(run)}` draws (MovieLens-100k, "
         "10.6% of events hidden) with one change and scores "
         "its submission on the hidden events. `delta_min`/`delta_max`: the change against `all` on the "
         "same draw. `seconds`: the reranker nodes and its submission in one process, side by side. "
         "Reproduce: `python benchmarks/reranker_variants.py --seeds "
         f"{','.join(str(s) for s in sorted(frame['seed'].unique()))}"
-        f"{'' if run == DEFAULT else ' --pipeline ' + run} --variants {','.join(frame['variant'].unique())}` "
+        f"{pipeline_flag(run)} --variants {','.join(frame['variant'].unique())}` "
         "after `run_gaps.py`.",
         "",
         markdown_table(table.reset_index()),
@@ -119,7 +116,7 @@ def main() -> None:
     )
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names")
-    parser.add_argument("--pipeline", default=DEFAULT, choices=list(UNIONS), help="whose stored draws")
+    parser.add_argument("--pipeline", default=DEFAULT, choices=list(WHOLE_RUNS), help="whose stored draws")
     args = parser.parse_args()
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):

@@ -68,10 +68,15 @@ def stem(pipeline: str) -> str:
     return "gaps" if pipeline == DEFAULT else f"gaps_{pipeline}"
 
 
+def pipeline_flag(pipeline: str) -> str:
+    """`` --pipeline NAME`` as a command line names ``pipeline`` (nothing for the default run)."""
+    return "" if pipeline == DEFAULT else f" --pipeline {pipeline}"
+
+
 def run_seed(seed: int, score_only: bool = False, pipeline: str = DEFAULT) -> dict:
     raw, hidden = competition_raw(seed)
     project = WORK / f"{stem(pipeline)}_s{seed}"
-    command = ["run", "--env", ENV] + ([] if pipeline == DEFAULT else ["--pipeline", pipeline])
+    command = ["run", "--env", ENV, *pipeline_flag(pipeline).split()]
     if score_only:  # an existing run (e.g. finished with --from-nodes): no wall time or RSS recorded
         run = {"wall_s": float("nan"), "peak_rss_gib": float("nan")}
     else:
@@ -115,7 +120,7 @@ def write(runs: dict[str, dict], pipeline: str = DEFAULT) -> Path:
         "`test_ndcg_10`: the same model on the project's own test window (a gaps split of the visible "
         "events), the validation that picks models. Reproduce: `python benchmarks/run_gaps.py --seeds "
         f"{','.join(str(r['seed']) for r in runs.values())}"
-        f"{'' if pipeline == DEFAULT else ' --pipeline ' + pipeline}`.",
+        f"{pipeline_flag(pipeline)}`.",
         "",
         "## Mean over seeds",
         "",

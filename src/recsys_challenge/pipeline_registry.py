@@ -25,6 +25,12 @@ from .pipelines import (
 # a third of the time (gaps_competition.md there). The ``competition`` pipeline leaves them out; the
 # default run and each one's own pipeline keep them.
 LEFT_OUT_UNDER_COMPETITION = ("bert4rec", "bert4rec_cloze", "pop", "itemknn")
+EVERY_GENERATOR = sequential.MODELS + classic.MODELS + covisitation.MODELS
+# each whole run (a registered pipeline) and the generators its reranker's union reads
+WHOLE_RUNS = {
+    "__default__": EVERY_GENERATOR,
+    "competition": tuple(g for g in EVERY_GENERATOR if g not in LEFT_OUT_UNDER_COMPETITION),
+}
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -44,11 +50,9 @@ def register_pipelines() -> dict[str, Pipeline]:
 
     pipelines["features"] = ingest + features.create_pipeline()
 
-    every_generator = sequential.MODELS + classic.MODELS + covisitation.MODELS
-    pipelines["reranker"] = reranker.create_pipeline(every_generator)  # every generator feeds it
-    pipelines["__default__"] = _whole_run(ingest, every_generator)
-    lean = tuple(g for g in every_generator if g not in LEFT_OUT_UNDER_COMPETITION)
-    pipelines["competition"] = _whole_run(ingest, lean)
+    pipelines["reranker"] = reranker.create_pipeline(EVERY_GENERATOR)  # every generator feeds it
+    for name, generators in WHOLE_RUNS.items():
+        pipelines[name] = _whole_run(ingest, generators)
     return pipelines
 
 
