@@ -8,7 +8,8 @@ import torch
 from replay.models.nn.sequential import Bert4Rec
 
 from recsys_challenge.pipelines.sequential import cloze
-from recsys_challenge.pipelines.sequential.backends import backend_for
+from recsys_challenge.pipelines.sequential.backends import backend_for, bert4rec
+from recsys_challenge.pipelines.sequential.backends.bert4rec import sampled_ce
 
 from .conftest import VOCAB, settings
 
@@ -101,6 +102,41 @@ def test_masked_head_loss_equals_replays_full_head_loss(params):
     ours = module._compute_loss_ce({"item_id": items}, items, pad_mask, tokens)
     theirs = Bert4Rec._compute_loss_ce(module, {"item_id": items}, items, pad_mask, tokens)
     assert torch.allclose(ours, theirs)
+
+
+def test_sampled_ce_over_every_item_as_negatives_is_the_full_ce():
+    # with the whole catalogue drawn once, the correction is zero and the label's own draw drops out
+    generator = torch.Generator().manual_seed(0)
+    embeddings, bias = torch.randn(30, 8, generator=generator), torch.randn(30, generator=generator)
+    hidden, labels = torch.randn(9, 8, generator=generator), torch.randint(0, 30, (9,), generator=generator)
+
+    def logits(states: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        return states @ embeddings[ids].T + bias[ids]
+
+    full = torch.nn.functional.cross_entropy(logits(hidden, torch.arange(30)), labels)
+    sampled = sampled_ce(logits, hidden, labels, torch.arange(30), 30)
+    torch.testing.assert_close(sampled, full)
+
+
+def test_the_sampled_cloze_loss_leaves_unlabelled_holes_out(params, monkeypatch):
+    config = settings(params, "bert4rec_cloze", max_seq_len=12, hidden_size=16, loss="CE_sampled")
+    module = backend_for(config, 30).build()
+    seen = {}
+
+    def spy(logits, hidden, labels, negatives, vocab_size):
+        seen.update(rows=len(hidden), labels=labels.tolist(), negatives=len(negatives), vocab=vocab_size)
+        return hidden.sum()
+
+    monkeypatch.setattr(bert4rec, "sampled_ce", spy)
+    pad_mask = torch.ones(1, 12, dtype=torch.bool)
+    pad_mask[0, :2] = False
+    tokens = torch.ones(1, 12, dtype=torch.bool)
+    tokens[0, [4, 7, 9]] = False  # masked: two labelled items and a hole
+    labels = torch.arange(12).unsqueeze(0)
+    labels[0, 7] = cloze.IGNORE
+    module._compute_loss({"inputs": {"item_id": labels.clamp(min=0)}, "positive_labels": labels,
+                          "pad_mask": pad_mask, "token_mask": tokens})  # fmt: skip
+    assert seen == {"rows": 2, "labels": [4, 9], "negatives": min(config.negatives, 30), "vocab": 30}
 
 
 def test_the_open_slot_after_the_end_counts_at_its_weight(params):

@@ -250,6 +250,17 @@ def test_bad_loss_is_named_and_weight_decay_reaches_the_optimizer(params, model)
         assert optimizer.param_groups[0]["weight_decay"] == decay
 
 
+def test_past_the_catalogue_size_set_both_backends_train_a_sampled_loss(params):
+    from replay.nn.loss import CESampled
+
+    sasrec = settings(params, "sasrec", sampled_loss_from_items=50, negatives=7)
+    assert not isinstance(backend_for(sasrec, 49).build().model.loss, CESampled)
+    assert isinstance(backend_for(sasrec, 50).build().model.loss, CESampled)
+    bert = settings(params, "bert4rec", sampled_loss_from_items=50, negatives=7)
+    assert backend_for(bert, 49).build()._loss_sample_count is None
+    assert backend_for(bert, 50).build()._loss_sample_count == 7
+
+
 def test_label_smoothing_reaches_the_full_ce_loss_and_padding_stays_ignored(params):
     for smoothing in (0.0, 0.1):
         module = backend_for(settings(params, "sasrec", label_smoothing=smoothing), 50).build()

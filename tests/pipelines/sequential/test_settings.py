@@ -66,13 +66,30 @@ def test_cloze_needs_bert4rec_with_full_ce(params):
     assert settings(params, "bert4rec_cloze").task == "cloze"
     with pytest.raises(
         ValidationError,
-        match=r"task cloze needs model bert4rec and loss CE; got model 'bert4rec', loss 'BCE'",
+        match=r"task cloze needs model bert4rec and loss CE or CE_sampled; got model 'bert4rec', loss 'BCE'",
     ):
         settings(params, "bert4rec_cloze", loss="BCE")
     with pytest.raises(
-        ValidationError, match=r"task cloze needs model bert4rec and loss CE; got model 'sasrec'"
+        ValidationError,
+        match=r"task cloze needs model bert4rec and loss CE or CE_sampled; got model 'sasrec'",
     ):
         settings(params, "sasrec", task="cloze")
+    assert settings(params, "bert4rec_cloze", loss="CE_sampled").loss == "CE_sampled"
+
+
+@pytest.mark.parametrize(
+    ("loss", "n_items", "expected"),
+    [
+        ("CE", 999, "CE"),  # below the threshold: as written
+        ("CE", 1000, "CE_sampled"),
+        ("BCE", 5000, "BCE_sampled"),
+        ("CE_sampled", 5000, "CE_sampled"),
+    ],
+)
+def test_a_full_loss_turns_sampled_from_the_catalogue_size_set(params, loss, n_items, expected):
+    config = settings(params, "sasrec", loss=loss, sampled_loss_from_items=1000)
+    assert config.for_catalog(n_items).loss == expected
+    assert settings(params, "sasrec", loss=loss).for_catalog(10**6).loss == loss  # no threshold: never
 
 
 @pytest.mark.parametrize(

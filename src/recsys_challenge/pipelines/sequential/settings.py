@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from recsys_challenge.core import LATER_WINDOWS
 
 WARM = "warm"
+SAMPLED = "_sampled"  # the suffix of a loss's sampled form
 
 
 class SequentialSettings(BaseModel):
@@ -38,6 +39,10 @@ class SequentialSettings(BaseModel):
     attention_dropout: float | None = Field(None, ge=0.0, lt=1.0)
     loss: Literal["CE", "CE_sampled", "BCE", "BCE_sampled"] = "CE"
     negatives: int = Field(256, ge=1)  # negatives per batch for the sampled losses
+    # from this catalogue size on, a full loss trains as its sampled form (CE as CE_sampled, BCE as
+    # BCE_sampled, ``negatives`` per batch): the full softmax at every target grows with the catalogue
+    # (benchmarks/results/catalog_size.md); None: the loss as written, whatever the size
+    sampled_loss_from_items: int | None = Field(None, ge=2)
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)  # of SASRec's full-CE loss
     mask_prob: float = Field(0.15, gt=0.0, lt=1.0)  # BERT4Rec: share of a row's items masked
 
@@ -107,12 +112,21 @@ class SequentialSettings(BaseModel):
 
     @model_validator(mode="after")
     def _cloze_needs_bert4rec_and_ce(self) -> SequentialSettings:
-        # holes carry CE's ignore label: the other losses would index with it
-        if self.task == "cloze" and (self.model != "bert4rec" or self.loss != "CE"):
+        # holes carry CE's ignore label: only the CE losses leave such slots out
+        if self.task == "cloze" and (self.model != "bert4rec" or not self.loss.startswith("CE")):
             raise ValueError(
-                f"task cloze needs model bert4rec and loss CE; got model {self.model!r}, loss {self.loss!r}"
+                "task cloze needs model bert4rec and loss CE or CE_sampled; "
+                f"got model {self.model!r}, loss {self.loss!r}"
             )
         return self
+
+    def for_catalog(self, n_items: int) -> SequentialSettings:
+        """These settings over a catalogue of ``n_items``: with the sampled form of a full loss from
+        ``sampled_loss_from_items`` items on, else unchanged."""
+        threshold = self.sampled_loss_from_items
+        if threshold is None or n_items < threshold or self.loss.endswith(SAMPLED):
+            return self
+        return self.but(loss=f"{self.loss}{SAMPLED}")
 
     @property
     def refit_windows(self) -> set[str]:

@@ -70,5 +70,6 @@ class Backend(Protocol):
 
 
 def backend_for(settings: SequentialSettings, n_items: int) -> Backend:
-    """The backend named by ``settings.model`` over a vocabulary of ``n_items``."""
-    return BACKENDS[settings.model](settings, n_items)
+    """The backend named by ``settings.model`` over a vocabulary of ``n_items``, with the loss that
+    catalogue size takes (``SequentialSettings.for_catalog``)."""
+    return BACKENDS[settings.model](settings.for_catalog(n_items), n_items)

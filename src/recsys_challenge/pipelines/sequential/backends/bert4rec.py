@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +88,41 @@ class MaskedHeadBert4Rec(Bert4Rec):
         masked = padding_mask & ~tokens_mask
         hidden = self._model.forward_step(feature_tensors, padding_mask, tokens_mask)
         return self._loss(self._model.get_logits(hidden[masked]), positive_labels[masked])
+
+    def _compute_loss_ce_sampled(
+        self, feature_tensors, positive_labels, padding_mask, tokens_mask
+    ) -> torch.Tensor:
+        """Sampled softmax over each labelled masked slot's item and ``loss_sample_count`` uniform
+        negatives shared by the batch (``sampled_ce``). Unlike RePlay's own, masked slots without a label
+        (a cloze row's holes, CE's ignore index) are left out, not looked up with the ignore label."""
+        masked = padding_mask & ~tokens_mask & (positive_labels >= 0)
+        hidden = self._model.forward_step(feature_tensors, padding_mask, tokens_mask)[masked]
+        count = min(self._loss_sample_count, self._vocab_size)
+        negatives = torch.randint(self._vocab_size, (count,), device=hidden.device)
+        return sampled_ce(
+            self._model.get_logits, hidden, positive_labels[masked], negatives, self._vocab_size
+        )
+
+
+def sampled_ce(
+    logits: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    hidden: torch.Tensor,
+    labels: torch.Tensor,
+    negatives: torch.Tensor,
+    vocab_size: int,
+) -> torch.Tensor:
+    """Cross-entropy of each row's ``labels`` item against the shared ``negatives``, corrected for uniform
+    sampling as RePlay's sampled CE is: a negative's logit gains log((V - 1) / kept negatives), one equal
+    to the row's label drops out. ``logits(hidden, ids)`` scores ``hidden`` rows against item ``ids``."""
+    positive = logits(hidden, labels.unique())
+    positive = positive.gather(1, torch.searchsorted(labels.unique(), labels).unsqueeze(1))
+    rejected = labels.unsqueeze(1) == negatives.unsqueeze(0)
+    kept = (len(negatives) - rejected.sum(dim=1, keepdim=True)).clamp(min=1).float()
+    negative = logits(hidden, negatives) + math.log(vocab_size - 1) - torch.log(kept) - 1e6 * rejected
+    scores = torch.cat([positive, negative], dim=1).float()
+    return torch.nn.functional.cross_entropy(
+        scores, torch.zeros(len(labels), dtype=torch.long, device=hidden.device)
+    )
 
 
 class Bert4RecBackend:
