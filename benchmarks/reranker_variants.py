@@ -46,6 +46,7 @@ from recsys_challenge.pipelines import reranker, submission
 # name: (runtime parameters of the ``reranker`` block, generators left out)
 VARIANTS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
     "all": ({}, ()),
+    "seed43": ({"seed": 43}, ()),  # the shipped settings with another seed: the reranker's own noise
     "hard20_random10": ({"negatives": {"hard": 20, "random": 10}}, ()),
     "hard10_random5": ({"negatives": {"hard": 10, "random": 5}}, ()),
     "lr0.1": ({"catboost": {"learning_rate": 0.1}}, ()),
@@ -53,6 +54,11 @@ VARIANTS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
     "yetirank_p3": ({"catboost": {"loss_function": "YetiRank:permutations=3"}}, ()),
     "yetirank_p3_lr0.1": (
         {"catboost": {"loss_function": "YetiRank:permutations=3", "learning_rate": 0.1}},
+        (),
+    ),
+    "border64": ({"catboost": {"border_count": 64}}, ()),
+    "yetirank_p3_border64": (
+        {"catboost": {"loss_function": "YetiRank:permutations=3", "border_count": 64}},
         (),
     ),
     **{f"without_{g}": ({}, (g,)) for g in EVERY_GENERATOR},
