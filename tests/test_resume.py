@@ -23,6 +23,9 @@ KEDRO = str(Path(sys.executable).parent / "kedro")
 # the sequential fits log each epoch's end; after the first one a fit is under way
 FIT_UNDER_WAY = re.compile(r"epoch 1: loss")
 PIPELINE = "sasrec"
+# the test env's fit is two short epochs, over before a Ctrl-C sent after the first one lands; the
+# interrupted run alone trains long, its fit writes nothing, so the resumed run's settings decide
+LONG_FIT = f"{PIPELINE}.epochs=1000,{PIPELINE}.patience=1000"
 
 
 def plain_logging(folder: Path) -> Path:
@@ -113,7 +116,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(project_root, project_run, 
     logs = tmp_path_factory.mktemp("resume_logs")
     first, second = logs / "interrupted.log", logs / "resumed.log"
 
-    interrupt_when(kedro_run(project, first), first, FIT_UNDER_WAY)
+    interrupt_when(kedro_run(project, first, "--params", LONG_FIT), first, FIT_UNDER_WAY)
     nodes, done = finished_before(project)
     started = started_nodes(first, nodes)
     interrupted = started[-1]
