@@ -11,6 +11,11 @@ their ``fit`` node. A row: seconds per training epoch (the first epoch left out:
 the best validation NDCG@10 on the reranker window's holes after those epochs (a check that the loss
 still learns, not a quality claim: the epochs are few). One process, every fit of a dataset side by
 side. Results: ``benchmarks/results/catalog_size.md`` (and ``.json``).
+
+    python benchmarks/catalog_size.py --epochs 60 --patience 5 --datasets movielens100k --name converged
+
+Quality at convergence: each fit early-stops on its validation NDCG@10 as the pipeline's does; results
+in ``catalog_size_<name>.md``.
 """
 
 from __future__ import annotations
@@ -55,18 +60,21 @@ def project(name: str) -> Path:
     return path
 
 
-def fit(path: Path, model: str, loss: str, epochs: int) -> dict[str, Any]:
-    """One ``fit`` of ``model`` with ``loss`` for ``epochs`` epochs (no early stop)."""
-    params = {**MODELS[model], "loss": loss, "epochs": epochs, "patience": epochs, "progress_bar": False}
+def fit(path: Path, model: str, loss: str, epochs: int, patience: int | None) -> dict[str, Any]:
+    """One ``fit`` of ``model`` with ``loss`` for up to ``epochs`` epochs (``patience``: None, no early
+    stop)."""
+    params = {**MODELS[model], "loss": loss, "epochs": epochs, "patience": patience or epochs}
+    params["progress_bar"] = False
     run_nodes(path, model, [f"{model}.fit"], ENV, {model: params})
     history = load(path, f"{model}.train_history", env=ENV)[f"{model}.train_history"]
     return {
+        "epochs": len(history),
         "s_per_epoch": float(history["epoch_seconds"].iloc[1:].mean()),
         "best_val_ndcg_10": float(history["ndcg@10"].max()),
     }
 
 
-def write(rows: list[dict[str, Any]], command: str) -> Path:
+def write(rows: list[dict[str, Any]], command: str, name: str | None) -> Path:
     frame = pd.DataFrame(rows)
     reference = frame[frame["dataset"] == "synthetic_1682"].set_index(["model", "loss"])["s_per_epoch"]
     frame["vs_1682_items"] = [
@@ -76,7 +84,7 @@ def write(rows: list[dict[str, Any]], command: str) -> Path:
     frame["vs_full_ce"] = [
         r.s_per_epoch / full.get((r.dataset, r.model), float("nan")) for r in frame.itertuples()
     ]
-    path = RESULTS / "catalog_size.md"
+    path = RESULTS / (f"catalog_size_{name}.md" if name else "catalog_size.md")
     lines = [
         "# Sequential training cost against catalogue size: full and sampled CE",
         "",
@@ -100,19 +108,24 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--patience", type=int, default=None, help="early stopping (default: none)")
+    parser.add_argument("--name", default=None, help="results in catalog_size_NAME.md")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     command = f"python benchmarks/catalog_size.py --epochs {args.epochs}"
+    for option in ("patience", "datasets", "models", "name"):
+        if getattr(args, option) != parser.get_default(option):
+            command += f" --{option} {getattr(args, option)}"
     rows = []
     for name in args.datasets.split(","):
         path = project(name)
         for model in args.models.split(","):
             for loss in LOSSES:
                 row = {"dataset": name, "items": DATASETS[name] or 1682, "model": model, "loss": loss}
-                rows.append({**row, **fit(path, model, loss, args.epochs)})
+                rows.append({**row, **fit(path, model, loss, args.epochs, args.patience)})
                 print(json.dumps(rows[-1]), flush=True)
-                write(rows, command)
-    print(write(rows, command).read_text())
+                write(rows, command, args.name)
+    print(write(rows, command, args.name).read_text())
 
 
 if __name__ == "__main__":

@@ -51,3 +51,25 @@ def test_an_attention_dropout_out_of_range_is_named():
         SASREC.but(attention_dropout=1.0)
     with pytest.raises(ValidationError, match=r"attention_dropout\n  Input should be greater than or equal"):
         SASREC.but(attention_dropout=-0.1)
+
+
+def test_sasrec_sampled_ce_estimates_its_full_ce():
+    # the sampling correction: without it, a third of the catalogue as negatives lowers the loss by
+    # about log(3); with the whole catalogue drawn the two are the same loss
+    from recsys_challenge.pipelines.sequential.backends.sasrec import TargetOnlyCE
+
+    torch.manual_seed(0)
+    model = backend_for(SASREC.but(loss="CE_sampled"), N_ITEMS).build().model
+    full = TargetOnlyCE(ignore_index=N_ITEMS)
+    full.logits_callback = model.get_logits
+    hidden = torch.randn(4, 7, SASREC.hidden_size) * 2
+    labels = torch.randint(0, N_ITEMS, (4, 7, 1))
+    targets = torch.rand(4, 7, 1) > 0.3
+
+    def loss(negatives: torch.Tensor, of: torch.nn.Module = model.loss) -> float:
+        return float(of(hidden, {}, labels, negatives, None, targets))
+
+    expected = loss(torch.arange(N_ITEMS), full)
+    assert loss(torch.arange(N_ITEMS)) == pytest.approx(expected, rel=1e-5)
+    draws = [loss(torch.randperm(N_ITEMS)[: N_ITEMS // 3]) for _ in range(50)]
+    assert np.mean(draws) == pytest.approx(expected, abs=0.2)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +16,7 @@ from replay.models.nn.sequential.bert4rec.model import BertEmbedding
 from recsys_challenge.core import ITEM, QUERY
 from recsys_challenge.pipelines.sequential.sequences import training_windows
 
-from .common import TOP_COLUMNS, VALIDATION_METRICS, Feed, attention_dropout, item_schema
+from .common import TOP_COLUMNS, VALIDATION_METRICS, Feed, attention_dropout, item_schema, sampled_ce
 
 if TYPE_CHECKING:
     from ..settings import SequentialSettings
@@ -102,27 +100,6 @@ class MaskedHeadBert4Rec(Bert4Rec):
         return sampled_ce(
             self._model.get_logits, hidden, positive_labels[masked], negatives, self._vocab_size
         )
-
-
-def sampled_ce(
-    logits: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    hidden: torch.Tensor,
-    labels: torch.Tensor,
-    negatives: torch.Tensor,
-    vocab_size: int,
-) -> torch.Tensor:
-    """Cross-entropy of each row's ``labels`` item against the shared ``negatives``, corrected for uniform
-    sampling as RePlay's sampled CE is: a negative's logit gains log((V - 1) / kept negatives), one equal
-    to the row's label drops out. ``logits(hidden, ids)`` scores ``hidden`` rows against item ``ids``."""
-    positive = logits(hidden, labels.unique())
-    positive = positive.gather(1, torch.searchsorted(labels.unique(), labels).unsqueeze(1))
-    rejected = labels.unsqueeze(1) == negatives.unsqueeze(0)
-    kept = (len(negatives) - rejected.sum(dim=1, keepdim=True)).clamp(min=1).float()
-    negative = logits(hidden, negatives) + math.log(vocab_size - 1) - torch.log(kept) - 1e6 * rejected
-    scores = torch.cat([positive, negative], dim=1).float()
-    return torch.nn.functional.cross_entropy(
-        scores, torch.zeros(len(labels), dtype=torch.long, device=hidden.device)
-    )
 
 
 class Bert4RecBackend:

@@ -1,7 +1,10 @@
-"""What both backends share: the feed of one Lightning call, the item schema, attention dropout."""
+"""What both backends share: the feed of one Lightning call, the item schema, attention dropout, the
+sampled loss."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,3 +64,26 @@ def attention_dropout(network: torch.nn.Module, settings: SequentialSettings) ->
         if isinstance(module, torch.nn.MultiheadAttention):
             module.dropout = settings.attention_rate  # read by its forward on every call
     return network
+
+
+def sampled_ce(
+    logits: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    hidden: torch.Tensor,
+    labels: torch.Tensor,
+    negatives: torch.Tensor,
+    vocab_size: int,
+) -> torch.Tensor:
+    """Cross-entropy of each row's ``labels`` item against the shared ``negatives``, corrected for uniform
+    sampling as RePlay's legacy BERT4Rec corrects it (``replay.nn``'s ``CESampled`` does not): a
+    negative's logit gains log((V - 1) / kept negatives), one equal to the row's label drops out, so the
+    loss estimates the full softmax's. ``logits(hidden, ids)`` scores ``hidden`` rows against item
+    ``ids``."""
+    positive = logits(hidden, labels.unique())
+    positive = positive.gather(1, torch.searchsorted(labels.unique(), labels).unsqueeze(1))
+    rejected = labels.unsqueeze(1) == negatives.unsqueeze(0)
+    kept = (len(negatives) - rejected.sum(dim=1, keepdim=True)).clamp(min=1).float()
+    negative = logits(hidden, negatives) + math.log(vocab_size - 1) - torch.log(kept) - 1e6 * rejected
+    scores = torch.cat([positive, negative], dim=1).float()
+    return torch.nn.functional.cross_entropy(
+        scores, torch.zeros(len(labels), dtype=torch.long, device=hidden.device)
+    )

@@ -16,7 +16,7 @@ from replay.nn.loss import CE
 from recsys_challenge.core import ITEM, QUERY
 from recsys_challenge.pipelines.sequential.sequences import training_windows
 
-from .common import GT_PAD, TOP_COLUMNS, VALIDATION_METRICS, Feed, attention_dropout, item_schema
+from .common import GT_PAD, TOP_COLUMNS, VALIDATION_METRICS, Feed, attention_dropout, item_schema, sampled_ce
 
 if TYPE_CHECKING:
     from ..settings import SequentialSettings
@@ -37,6 +37,25 @@ class TargetOnlyCE(CE):
         return self._loss(logits, positive_labels[..., 0][chosen])
 
 
+class CorrectedSampledCE(CE):
+    """Sampled CE at the target positions against the batch's shared uniform negatives, with the
+    sampling correction of ``sampled_ce``. RePlay's ``CESampled`` leaves the correction out, which
+    weighs the sampled negatives as if they were the whole catalogue
+    (benchmarks/results/catalog_size_converged.md)."""
+
+    def __init__(self, n_items: int) -> None:
+        super().__init__()
+        self.n_items = n_items
+
+    def forward(self, model_embeddings, feature_tensors, positive_labels, negative_labels, padding_mask,
+                target_padding_mask) -> torch.Tensor:  # fmt: skip
+        if positive_labels.size(-1) != 1 or negative_labels.dim() != 1:
+            raise NotImplementedError("one positive per position and negatives shared by the batch only")
+        chosen = target_padding_mask[..., 0]
+        hidden, labels = model_embeddings[chosen], positive_labels[..., 0][chosen]
+        return sampled_ce(self.logits_callback, hidden, labels, negative_labels, self.n_items)
+
+
 class SasRecBackend:
     """RePlay's non-deprecated SASRec; its inputs travel as parquet files through ``ParquetModule``."""
 
@@ -50,7 +69,7 @@ class SasRecBackend:
     def build(self) -> lightning.LightningModule:
         from replay.nn.lightning import LightningModule
         from replay.nn.lightning.optimizer import OptimizerFactory
-        from replay.nn.loss import BCE, BCESampled, CESampled
+        from replay.nn.loss import BCE, BCESampled
         from replay.nn.sequential import SasRec
 
         settings = self.settings
@@ -69,7 +88,7 @@ class SasRecBackend:
             "CE": lambda: (CE if settings.batching == "full" else TargetOnlyCE)(
                 ignore_index=self.pad, label_smoothing=settings.label_smoothing
             ),
-            "CE_sampled": lambda: CESampled(ignore_index=self.pad),
+            "CE_sampled": lambda: CorrectedSampledCE(self.n_items),
             "BCE": BCE,
             "BCE_sampled": BCESampled,
         }
