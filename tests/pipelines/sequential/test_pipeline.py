@@ -251,11 +251,11 @@ def test_bad_loss_is_named_and_weight_decay_reaches_the_optimizer(params, model)
 
 
 def test_past_the_catalogue_size_set_both_backends_train_a_sampled_loss(params):
-    from replay.nn.loss import CESampled
+    from recsys_challenge.pipelines.sequential.backends.sasrec import CorrectedSampledCE
 
     sasrec = settings(params, "sasrec", sampled_loss_from_items=50, negatives=7)
-    assert not isinstance(backend_for(sasrec, 49).build().model.loss, CESampled)
-    assert isinstance(backend_for(sasrec, 50).build().model.loss, CESampled)
+    assert not isinstance(backend_for(sasrec, 49).build().model.loss, CorrectedSampledCE)
+    assert isinstance(backend_for(sasrec, 50).build().model.loss, CorrectedSampledCE)
     bert = settings(params, "bert4rec", sampled_loss_from_items=50, negatives=7)
     assert backend_for(bert, 49).build()._loss_sample_count is None
     assert backend_for(bert, 50).build()._loss_sample_count == 7

@@ -39,9 +39,9 @@ class TargetOnlyCE(CE):
 
 class CorrectedSampledCE(CE):
     """Sampled CE at the target positions against the batch's shared uniform negatives, with the
-    sampling correction of ``sampled_ce``. RePlay's ``CESampled`` leaves the correction out, which
-    weighs the sampled negatives as if they were the whole catalogue
-    (benchmarks/results/catalog_size_converged.md)."""
+    sampling correction of ``sampled_ce``, so the loss estimates the full softmax's, as the cloze
+    BERT4Rec's does. RePlay's ``CESampled`` leaves the correction out; adding it did not change SASRec's
+    converged quality (benchmarks/results/catalog_size_converged_corrected.md)."""
 
     def __init__(self, n_items: int) -> None:
         super().__init__()
