@@ -78,8 +78,8 @@ def sampled_ce(
     negative's logit gains log((V - 1) / kept negatives), one equal to the row's label drops out, so the
     loss estimates the full softmax's. ``logits(hidden, ids)`` scores ``hidden`` rows against item
     ``ids``."""
-    positive = logits(hidden, labels.unique())
-    positive = positive.gather(1, torch.searchsorted(labels.unique(), labels).unsqueeze(1))
+    ids = labels.unique()
+    positive = logits(hidden, ids).gather(1, torch.searchsorted(ids, labels).unsqueeze(1))
     rejected = labels.unsqueeze(1) == negatives.unsqueeze(0)
     kept = (len(negatives) - rejected.sum(dim=1, keepdim=True)).clamp(min=1).float()
     negative = logits(hidden, negatives) + math.log(vocab_size - 1) - torch.log(kept) - 1e6 * rejected

@@ -30,14 +30,19 @@ class TargetOnlyCE(CE):
 
     def forward(self, model_embeddings, feature_tensors, positive_labels, negative_labels, padding_mask,
                 target_padding_mask) -> torch.Tensor:  # fmt: skip
+        hidden, labels = self.at_targets(model_embeddings, positive_labels, target_padding_mask)
+        return self._loss(self.logits_callback(hidden), labels)
+
+    @staticmethod
+    def at_targets(model_embeddings, positive_labels, target_padding_mask) -> tuple[torch.Tensor, ...]:
+        """The hidden states and labels of the positions that have a target."""
         if positive_labels.size(-1) != 1:
             raise NotImplementedError("The case of multi-positive labels is not supported in the CE loss")
         chosen = target_padding_mask[..., 0]
-        logits = self.logits_callback(model_embeddings[chosen])
-        return self._loss(logits, positive_labels[..., 0][chosen])
+        return model_embeddings[chosen], positive_labels[..., 0][chosen]
 
 
-class CorrectedSampledCE(CE):
+class CorrectedSampledCE(TargetOnlyCE):
     """Sampled CE at the target positions against the batch's shared uniform negatives, with the
     sampling correction of ``sampled_ce``, so the loss estimates the full softmax's, as the cloze
     BERT4Rec's does. RePlay's ``CESampled`` leaves the correction out; adding it did not change SASRec's
@@ -49,10 +54,9 @@ class CorrectedSampledCE(CE):
 
     def forward(self, model_embeddings, feature_tensors, positive_labels, negative_labels, padding_mask,
                 target_padding_mask) -> torch.Tensor:  # fmt: skip
-        if positive_labels.size(-1) != 1 or negative_labels.dim() != 1:
-            raise NotImplementedError("one positive per position and negatives shared by the batch only")
-        chosen = target_padding_mask[..., 0]
-        hidden, labels = model_embeddings[chosen], positive_labels[..., 0][chosen]
+        if negative_labels.dim() != 1:
+            raise NotImplementedError("negatives shared by the batch only")
+        hidden, labels = self.at_targets(model_embeddings, positive_labels, target_padding_mask)
         return sampled_ce(self.logits_callback, hidden, labels, negative_labels, self.n_items)
 
 
