@@ -16,6 +16,12 @@ side. Results: ``benchmarks/results/catalog_size.md`` (and ``.json``).
 
 Quality at convergence: each fit early-stops on its validation NDCG@10 as the pipeline's does; results
 in ``catalog_size_<name>.md``.
+
+    python benchmarks/catalog_size.py --epochs 60 --patience 5 --datasets movielens100k --models sasrec \
+        --losses CE,CE_sampled,CE_sampled:1 --name pools
+
+A loss after a colon names ``negative_pool_rows``: the training rows that share one pool of negatives
+(``CE_sampled:1``, a pool per row).
 """
 
 from __future__ import annotations
@@ -62,8 +68,11 @@ def project(name: str) -> Path:
 
 def fit(path: Path, model: str, loss: str, epochs: int, patience: int | None) -> dict[str, Any]:
     """One ``fit`` of ``model`` with ``loss`` for up to ``epochs`` epochs (``patience``: None, no early
-    stop)."""
+    stop). ``loss`` may name the rows per pool of negatives after a colon: ``CE_sampled:1``."""
+    loss, _, pool_rows = loss.partition(":")
     params = {**MODELS[model], "loss": loss, "epochs": epochs, "patience": patience or epochs}
+    if pool_rows:
+        params["negative_pool_rows"] = int(pool_rows)
     params["progress_bar"] = False
     run_nodes(path, model, [f"{model}.fit"], ENV, {model: params})
     history = load(path, f"{model}.train_history", env=ENV)[f"{model}.train_history"]
@@ -110,17 +119,20 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--patience", type=int, default=None, help="early stopping (default: none)")
     parser.add_argument("--name", default=None, help="results in catalog_size_NAME.md")
+    parser.add_argument(
+        "--losses", default=",".join(LOSSES), help="e.g. CE,CE_sampled:1 (a pool of negatives per row)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     command = f"python benchmarks/catalog_size.py --epochs {args.epochs}"
-    for option in ("patience", "datasets", "models", "name"):
+    for option in ("patience", "datasets", "models", "name", "losses"):
         if getattr(args, option) != parser.get_default(option):
             command += f" --{option} {getattr(args, option)}"
     rows = []
     for name in args.datasets.split(","):
         path = project(name)
         for model in args.models.split(","):
-            for loss in LOSSES:
+            for loss in args.losses.split(","):
                 row = {"dataset": name, "items": DATASETS[name] or 1682, "model": model, "loss": loss}
                 rows.append({**row, **fit(path, model, loss, args.epochs, args.patience)})
                 print(json.dumps(rows[-1]), flush=True)

@@ -73,3 +73,47 @@ def test_sasrec_sampled_ce_estimates_its_full_ce():
     assert loss(torch.arange(N_ITEMS)) == pytest.approx(expected, rel=1e-5)
     draws = [loss(torch.randperm(N_ITEMS)[: N_ITEMS // 3]) for _ in range(50)]
     assert np.mean(draws) == pytest.approx(expected, abs=0.2)
+
+
+def test_sasrec_pools_of_negatives_come_one_per_row_and_estimate_the_full_ce():
+    from replay.nn.transform import GroupedUniformNegativeSamplingTransform
+
+    from recsys_challenge.pipelines.sequential.backends.sasrec import TargetOnlyCE
+
+    torch.manual_seed(0)
+    config = SASREC.but(loss="CE_sampled", negatives=N_ITEMS // 3, negative_pool_rows=1)
+    backend = backend_for(config, N_ITEMS)
+    sampler = backend._transforms()["train"][0]
+    assert isinstance(sampler, GroupedUniformNegativeSamplingTransform)
+    assert sampler({"item_id": torch.zeros(4, 7, dtype=torch.long)})["negative_labels"].shape == (
+        4,
+        N_ITEMS // 3,
+    )
+
+    model = backend.build().model
+    full = TargetOnlyCE(ignore_index=N_ITEMS)
+    full.logits_callback = model.get_logits
+    hidden = torch.randn(4, 7, SASREC.hidden_size) * 2
+    labels = torch.randint(0, N_ITEMS, (4, 7, 1))
+    targets = torch.rand(4, 7, 1) > 0.3
+
+    def loss(negatives: torch.Tensor, of: torch.nn.Module = model.loss) -> float:
+        return float(of(hidden, {}, labels, negatives, None, targets))
+
+    expected = loss(torch.arange(N_ITEMS), full)
+    assert loss(torch.arange(N_ITEMS).repeat(4, 1)) == pytest.approx(expected, rel=1e-5)
+    # row 0 against the whole catalogue, the others against nothing but their own label: not the full CE
+    assert loss(torch.stack([torch.arange(N_ITEMS)] * 4)) != pytest.approx(
+        loss(torch.stack([torch.arange(N_ITEMS), *[torch.zeros(N_ITEMS, dtype=torch.long)] * 3]))
+    )
+    draws = [
+        loss(torch.stack([torch.randperm(N_ITEMS)[: N_ITEMS // 3] for _ in range(4)])) for _ in range(50)
+    ]
+    assert np.mean(draws) == pytest.approx(expected, abs=0.2)
+
+
+def test_pools_of_negatives_need_a_ce_loss():
+    with pytest.raises(
+        ValidationError, match="negative_pool_rows needs loss CE or CE_sampled; got loss 'BCE'"
+    ):
+        SASREC.but(loss="BCE", negative_pool_rows=1)

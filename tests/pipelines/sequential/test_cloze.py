@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from replay.models.nn.sequential import Bert4Rec
 
@@ -118,12 +119,54 @@ def test_sampled_ce_over_every_item_as_negatives_is_the_full_ce():
     torch.testing.assert_close(sampled, full)
 
 
+def test_pooled_sampled_ce_scores_each_row_against_its_own_pool():
+    # the mean over rows of each row's loss against its pool: pool 0 the whole catalogue, pool 1 a third
+    generator = torch.Generator().manual_seed(0)
+    embeddings = torch.randn(30, 8, generator=generator)
+    hidden, labels = torch.randn(9, 8, generator=generator), torch.randint(0, 30, (9,), generator=generator)
+    pools = torch.stack([torch.arange(30), torch.randperm(30, generator=generator)[:10].repeat(3)])
+    pool_of = torch.tensor([0, 1, 1, 0, 1, 0, 0, 1, 1])
+
+    def logits(states: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        return states @ embeddings[ids].T
+
+    first, second = pool_of == 0, pool_of == 1
+    expected = (
+        first.sum() * sampled_ce(logits, hidden[first], labels[first], pools[0], 30)
+        + second.sum() * sampled_ce(logits, hidden[second], labels[second], pools[1], 30)
+    ) / len(labels)
+    pooled = sampled_ce(logits, hidden, labels, pools, 30, pool_of)
+    torch.testing.assert_close(pooled, expected)
+    assert not torch.allclose(pooled, sampled_ce(logits, hidden, labels, pools[0], 30))
+    with pytest.raises(ValueError, match=r"pool_of names pools 0\.\.1 only"):
+        sampled_ce(logits, hidden, labels, pools, 30, pool_of + 1)
+
+
+def test_the_sampled_cloze_loss_draws_a_pool_per_row_when_asked(params, monkeypatch):
+    config = settings(params, "bert4rec_cloze", max_seq_len=6, hidden_size=16, loss="CE_sampled")
+    module = backend_for(config.but(negatives=5, negative_pool_rows=1), 30).build()
+    seen = {}
+
+    def spy(logits, hidden, labels, negatives, vocab_size, pool_of=None):
+        seen.update(negatives=tuple(negatives.shape), pool_of=pool_of.tolist())
+        return hidden.sum()
+
+    monkeypatch.setattr(bert4rec, "sampled_ce", spy)
+    pad_mask = torch.ones(2, 6, dtype=torch.bool)
+    tokens = torch.ones(2, 6, dtype=torch.bool)
+    tokens[0, 1] = tokens[1, [2, 5]] = False
+    labels = torch.arange(12).view(2, 6)
+    module._compute_loss({"inputs": {"item_id": labels}, "positive_labels": labels,
+                          "pad_mask": pad_mask, "token_mask": tokens})  # fmt: skip
+    assert seen == {"negatives": (2, 5), "pool_of": [0, 1, 1]}
+
+
 def test_the_sampled_cloze_loss_leaves_unlabelled_holes_out(params, monkeypatch):
     config = settings(params, "bert4rec_cloze", max_seq_len=12, hidden_size=16, loss="CE_sampled")
     module = backend_for(config, 30).build()
     seen = {}
 
-    def spy(logits, hidden, labels, negatives, vocab_size):
+    def spy(logits, hidden, labels, negatives, vocab_size, pool_of=None):
         seen.update(rows=len(hidden), labels=labels.tolist(), negatives=len(negatives), vocab=vocab_size)
         return hidden.sum()
 

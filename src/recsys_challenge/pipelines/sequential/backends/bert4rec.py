@@ -75,8 +75,9 @@ class MaskedHeadBert4Rec(Bert4Rec):
     without scoring every item at every slot of the batch: most of an epoch's time otherwise) and whose
     positions are right-aligned, so batches may be cut to their longest row."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, negative_pool_rows: int | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.negative_pool_rows = negative_pool_rows  # rows per pool of CE_sampled's negatives
         embedder = self._model.item_embedder
         if embedder.enable_positional_embedding:
             embedder.position = RightAlignedPositions(embedder.position.pe)
@@ -96,9 +97,13 @@ class MaskedHeadBert4Rec(Bert4Rec):
         masked = padding_mask & ~tokens_mask & (positive_labels >= 0)
         hidden = self._model.forward_step(feature_tensors, padding_mask, tokens_mask)[masked]
         count = min(self._loss_sample_count, self._vocab_size)
-        negatives = torch.randint(self._vocab_size, (count,), device=hidden.device)
+        pool_of, pools = None, (count,)
+        if self.negative_pool_rows is not None:
+            pool_of = masked.nonzero()[:, 0] // self.negative_pool_rows
+            pools = (-(-len(masked) // self.negative_pool_rows), count)
+        negatives = torch.randint(self._vocab_size, pools, device=hidden.device)
         return sampled_ce(
-            self._model.get_logits, hidden, positive_labels[masked], negatives, self._vocab_size
+            self._model.get_logits, hidden, positive_labels[masked], negatives, self._vocab_size, pool_of
         )
 
 
@@ -129,6 +134,7 @@ class Bert4RecBackend:
             enable_embedding_tying=True,
             loss_type=loss_type,
             loss_sample_count=samples,
+            negative_pool_rows=settings.negative_pool_rows,
             optimizer_factory=optimizer,
         )
         return attention_dropout(network, settings)

@@ -72,18 +72,48 @@ def sampled_ce(
     labels: torch.Tensor,
     negatives: torch.Tensor,
     vocab_size: int,
+    pool_of: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Cross-entropy of each row's ``labels`` item against the shared ``negatives``, corrected for uniform
+    """Cross-entropy of each row's ``labels`` item against uniform ``negatives``, corrected for uniform
     sampling as RePlay's legacy BERT4Rec corrects it (``replay.nn``'s ``CESampled`` does not): a
     negative's logit gains log((V - 1) / kept negatives), one equal to the row's label drops out, so the
     loss estimates the full softmax's. ``logits(hidden, ids)`` scores ``hidden`` rows against item
-    ``ids``."""
+    ``ids``.
+
+    ``negatives`` is one pool shared by every row (1-d), or pools (2-d, one per row) with ``pool_of``
+    naming each row's pool: the mean is over rows either way."""
+    if negatives.dim() == 1:
+        scores = _corrected_scores(logits, hidden, labels, negatives, vocab_size)
+    else:
+        if pool_of is None:
+            raise ValueError("pools of negatives need pool_of, the pool of each row")
+        chosen = [(pool_of == pool).nonzero().squeeze(1) for pool in range(len(negatives))]
+        rows = torch.cat(chosen)
+        scores = torch.cat(
+            [
+                _corrected_scores(logits, hidden[at], labels[at], pool, vocab_size)
+                for at, pool in zip(chosen, negatives, strict=True)
+                if len(at)
+            ]
+        )
+        if len(rows) != len(labels):
+            raise ValueError(f"pool_of names pools 0..{len(negatives) - 1} only; got {pool_of.unique()}")
+    return torch.nn.functional.cross_entropy(
+        scores, torch.zeros(len(scores), dtype=torch.long, device=hidden.device)
+    )
+
+
+def _corrected_scores(
+    logits: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    hidden: torch.Tensor,
+    labels: torch.Tensor,
+    negatives: torch.Tensor,
+    vocab_size: int,
+) -> torch.Tensor:
+    """Each row's label logit, then its corrected logits of ``negatives`` (``sampled_ce``)."""
     ids = labels.unique()
     positive = logits(hidden, ids).gather(1, torch.searchsorted(ids, labels).unsqueeze(1))
     rejected = labels.unsqueeze(1) == negatives.unsqueeze(0)
     kept = (len(negatives) - rejected.sum(dim=1, keepdim=True)).clamp(min=1).float()
     negative = logits(hidden, negatives) + math.log(vocab_size - 1) - torch.log(kept) - 1e6 * rejected
-    scores = torch.cat([positive, negative], dim=1).float()
-    return torch.nn.functional.cross_entropy(
-        scores, torch.zeros(len(labels), dtype=torch.long, device=hidden.device)
-    )
+    return torch.cat([positive, negative], dim=1).float()

@@ -43,21 +43,25 @@ class TargetOnlyCE(CE):
 
 
 class CorrectedSampledCE(TargetOnlyCE):
-    """Sampled CE at the target positions against the batch's shared uniform negatives, with the
-    sampling correction of ``sampled_ce``, so the loss estimates the full softmax's, as the cloze
-    BERT4Rec's does. RePlay's ``CESampled`` leaves the correction out; adding it did not change SASRec's
-    converged quality (benchmarks/results/catalog_size_converged_corrected.md)."""
+    """Sampled CE at the target positions against uniform negatives, with the sampling correction of
+    ``sampled_ce``, so the loss estimates the full softmax's, as the cloze BERT4Rec's does. RePlay's
+    ``CESampled`` leaves the correction out; adding it did not change SASRec's converged quality
+    (benchmarks/results/catalog_size_converged_corrected.md). Negatives come as one pool for the batch
+    (1-d) or one pool per ``pool_rows`` rows (RePlay's ``GroupedUniformNegativeSamplingTransform``)."""
 
-    def __init__(self, n_items: int) -> None:
+    def __init__(self, n_items: int, pool_rows: int | None = None) -> None:
         super().__init__()
-        self.n_items = n_items
+        self.n_items, self.pool_rows = n_items, pool_rows
 
     def forward(self, model_embeddings, feature_tensors, positive_labels, negative_labels, padding_mask,
                 target_padding_mask) -> torch.Tensor:  # fmt: skip
-        if negative_labels.dim() != 1:
-            raise NotImplementedError("negatives shared by the batch only")
         hidden, labels = self.at_targets(model_embeddings, positive_labels, target_padding_mask)
-        return sampled_ce(self.logits_callback, hidden, labels, negative_labels, self.n_items)
+        pool_of = None
+        if negative_labels.dim() != 1:
+            if self.pool_rows is None:
+                raise ValueError("pools of negatives need the rows per pool (negative_pool_rows)")
+            pool_of = target_padding_mask[..., 0].nonzero()[:, 0] // self.pool_rows
+        return sampled_ce(self.logits_callback, hidden, labels, negative_labels, self.n_items, pool_of)
 
 
 class SasRecBackend:
@@ -92,7 +96,7 @@ class SasRecBackend:
             "CE": lambda: (CE if settings.batching == "full" else TargetOnlyCE)(
                 ignore_index=self.pad, label_smoothing=settings.label_smoothing
             ),
-            "CE_sampled": lambda: CorrectedSampledCE(self.n_items),
+            "CE_sampled": lambda: CorrectedSampledCE(self.n_items, settings.negative_pool_rows),
             "BCE": BCE,
             "BCE_sampled": BCESampled,
         }
@@ -109,16 +113,26 @@ class SasRecBackend:
         return LightningModule(model, optimizer_factory=optimizer)
 
     def _transforms(self) -> dict[str, list[torch.nn.Module]]:
-        from replay.nn.transform import RenameTransform, UniformNegativeSamplingTransform
+        from replay.nn.transform import (
+            GroupedUniformNegativeSamplingTransform,
+            RenameTransform,
+            UniformNegativeSamplingTransform,
+        )
         from replay.nn.transform.template import make_default_sasrec_transforms
         from replay.nn.transform.trim import AdaptiveTrimTransform, TargetAwareAdaptiveTrimTransform
 
         transforms = make_default_sasrec_transforms(self.schema)
-        if self.settings.loss != "CE":
-            transforms["train"].insert(
-                0, UniformNegativeSamplingTransform(self.n_items, self.settings.negatives)
+        settings = self.settings
+        if settings.loss != "CE":
+            sampler = (
+                UniformNegativeSamplingTransform(self.n_items, settings.negatives)
+                if settings.negative_pool_rows is None
+                else GroupedUniformNegativeSamplingTransform(
+                    self.n_items, settings.negatives, settings.negative_pool_rows, batch_feature_name=ITEM
+                )
             )
-        if self.settings.batching != "full":
+            transforms["train"].insert(0, sampler)
+        if settings.batching != "full":
             # after the masks get their names; in training the target column must stay (plain
             # AdaptiveTrimTransform would cut the first target off with the input padding)
             for split, steps in transforms.items():
