@@ -27,6 +27,7 @@ A loss after a colon names ``negative_pool_rows``: the training rows that share 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 from pathlib import Path
@@ -66,11 +67,11 @@ def project(name: str) -> Path:
     return path
 
 
-def fit(path: Path, model: str, loss: str, epochs: int, patience: int | None) -> dict[str, Any]:
+def fit(path: Path, model: str, loss: str, epochs: int, patience: int | None, seed: int) -> dict[str, Any]:
     """One ``fit`` of ``model`` with ``loss`` for up to ``epochs`` epochs (``patience``: None, no early
     stop). ``loss`` may name the rows per pool of negatives after a colon: ``CE_sampled:1``."""
     loss, _, pool_rows = loss.partition(":")
-    params = {**MODELS[model], "loss": loss, "epochs": epochs, "patience": patience or epochs}
+    params = {**MODELS[model], "loss": loss, "epochs": epochs, "patience": patience or epochs, "seed": seed}
     if pool_rows:
         params["negative_pool_rows"] = int(pool_rows)
     params["progress_bar"] = False
@@ -85,13 +86,14 @@ def fit(path: Path, model: str, loss: str, epochs: int, patience: int | None) ->
 
 def write(rows: list[dict[str, Any]], command: str, name: str | None) -> Path:
     frame = pd.DataFrame(rows)
-    reference = frame[frame["dataset"] == "synthetic_1682"].set_index(["model", "loss"])["s_per_epoch"]
+    reference = frame[frame["dataset"] == "synthetic_1682"].set_index(["model", "loss", "seed"])
     frame["vs_1682_items"] = [
-        r.s_per_epoch / reference.get((r.model, r.loss), float("nan")) for r in frame.itertuples()
+        r.s_per_epoch / reference["s_per_epoch"].get((r.model, r.loss, r.seed), float("nan"))
+        for r in frame.itertuples()
     ]
-    full = frame[frame["loss"] == "CE"].set_index(["dataset", "model"])["s_per_epoch"]
+    full = frame[frame["loss"] == "CE"].set_index(["dataset", "model", "seed"])["s_per_epoch"]
     frame["vs_full_ce"] = [
-        r.s_per_epoch / full.get((r.dataset, r.model), float("nan")) for r in frame.itertuples()
+        r.s_per_epoch / full.get((r.dataset, r.model, r.seed), float("nan")) for r in frame.itertuples()
     ]
     path = RESULTS / (f"catalog_size_{name}.md" if name else "catalog_size.md")
     lines = [
@@ -119,22 +121,24 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--patience", type=int, default=None, help="early stopping (default: none)")
     parser.add_argument("--name", default=None, help="results in catalog_size_NAME.md")
+    parser.add_argument("--seeds", default="42", help="comma-separated: a fit per seed")
     parser.add_argument(
         "--losses", default=",".join(LOSSES), help="e.g. CE,CE_sampled:1 (a pool of negatives per row)"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     command = f"python benchmarks/catalog_size.py --epochs {args.epochs}"
-    for option in ("patience", "datasets", "models", "name", "losses"):
+    for option in ("patience", "datasets", "models", "name", "losses", "seeds"):
         if getattr(args, option) != parser.get_default(option):
             command += f" --{option} {getattr(args, option)}"
     rows = []
     for name in args.datasets.split(","):
         path = project(name)
         for model in args.models.split(","):
-            for loss in args.losses.split(","):
+            for seed, loss in itertools.product(args.seeds.split(","), args.losses.split(",")):
                 row = {"dataset": name, "items": DATASETS[name] or 1682, "model": model, "loss": loss}
-                rows.append({**row, **fit(path, model, loss, args.epochs, args.patience)})
+                row["seed"] = int(seed)
+                rows.append({**row, **fit(path, model, loss, args.epochs, args.patience, int(seed))})
                 print(json.dumps(rows[-1]), flush=True)
                 write(rows, command, args.name)
     print(write(rows, command, args.name).read_text())
