@@ -20,8 +20,8 @@ in ``catalog_size_<name>.md``.
     python benchmarks/catalog_size.py --epochs 60 --patience 5 --datasets movielens100k --models sasrec \
         --losses CE,CE_sampled,CE_sampled:1 --name pools
 
-A loss after a colon names ``negative_pool_rows``: the training rows that share one pool of negatives
-(``CE_sampled:1``, a pool per row).
+A loss after a colon names ``negative_pool_rows``, the training rows that share one pool of negatives
+(``CE_sampled:1``, a pool per row), and after a second one ``negatives`` (``CE_sampled:1:512``).
 """
 
 from __future__ import annotations
@@ -69,11 +69,13 @@ def project(name: str) -> Path:
 
 def fit(path: Path, model: str, loss: str, epochs: int, patience: int | None, seed: int) -> dict[str, Any]:
     """One ``fit`` of ``model`` with ``loss`` for up to ``epochs`` epochs (``patience``: None, no early
-    stop). ``loss`` may name the rows per pool of negatives after a colon: ``CE_sampled:1``."""
-    loss, _, pool_rows = loss.partition(":")
+    stop). ``loss`` may name the rows per pool of negatives and the negatives per pool after colons:
+    ``CE_sampled:1``, ``CE_sampled:1:512``."""
+    loss, *sampling = loss.split(":")
     params = {**MODELS[model], "loss": loss, "epochs": epochs, "patience": patience or epochs, "seed": seed}
-    if pool_rows:
-        params["negative_pool_rows"] = int(pool_rows)
+    params.update(
+        {key: int(value) for key, value in zip(("negative_pool_rows", "negatives"), sampling, strict=False)}
+    )
     params["progress_bar"] = False
     run_nodes(path, model, [f"{model}.fit"], ENV, {model: params})
     history = load(path, f"{model}.train_history", env=ENV)[f"{model}.train_history"]

@@ -112,8 +112,9 @@ def test_sasrec_pools_of_negatives_come_one_per_row_and_estimate_the_full_ce():
     assert np.mean(draws) == pytest.approx(expected, abs=0.2)
 
 
-def test_pools_of_negatives_need_a_ce_loss():
-    with pytest.raises(
-        ValidationError, match="negative_pool_rows needs loss CE or CE_sampled; got loss 'BCE'"
-    ):
-        SASREC.but(loss="BCE", negative_pool_rows=1)
+def test_bce_sampled_keeps_one_pool_per_batch_whatever_the_pool_rows():
+    # RePlay's BCESampled reads one pool per batch or per row, never grouped pools
+    config = SASREC.but(loss="BCE_sampled", negatives=7, negative_pool_rows=4)
+    sampler = backend_for(config, N_ITEMS)._transforms()
+    drawn = sampler["train"][0]({"item_id": torch.zeros(8, 7, dtype=torch.long)})["negative_labels"]
+    assert drawn.shape == (7,)

@@ -39,13 +39,15 @@ class SequentialSettings(BaseModel):
     attention_dropout: float | None = Field(None, ge=0.0, lt=1.0)
     loss: Literal["CE", "CE_sampled", "BCE", "BCE_sampled"] = "CE"
     negatives: int = Field(256, ge=1)  # negatives per pool for the sampled losses
-    # CE_sampled: the training rows that share one pool of ``negatives``; None: one pool per batch
-    # (RePlay's CESampled), which a few steps an epoch leave most items unsampled
+    # CE_sampled: the training rows that share one pool of ``negatives`` (BCE_sampled keeps RePlay's
+    # one pool per batch); None: one pool per batch
+    # (RePlay's CESampled), which leaves most items unsampled when an epoch makes few steps
+    # (benchmarks/results/catalog_size_pools*.md)
     negative_pool_rows: int | None = Field(None, ge=1)
     # from this catalogue size on, a full loss trains as its sampled form (CE as CE_sampled, BCE as
     # BCE_sampled, ``negatives`` per batch): the full softmax at every target grows with the catalogue
-    # (benchmarks/results/catalog_size*.md: the cloze BERT4Rec kept its quality sampled, SASRec did
-    # not); None: the loss as written, whatever the size
+    # (benchmarks/results/catalog_size*.md: the cloze BERT4Rec kept its quality with one pool per
+    # batch, SASRec came close with 512 negatives per row); None: the loss as written, whatever the size
     sampled_loss_from_items: int | None = Field(None, ge=2)
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)  # of SASRec's full-CE loss
     mask_prob: float = Field(0.15, gt=0.0, lt=1.0)  # BERT4Rec: share of a row's items masked
@@ -122,13 +124,6 @@ class SequentialSettings(BaseModel):
                 "task cloze needs model bert4rec and loss CE or CE_sampled; "
                 f"got model {self.model!r}, loss {self.loss!r}"
             )
-        return self
-
-    @model_validator(mode="after")
-    def _pools_need_ce(self) -> SequentialSettings:
-        # RePlay's BCE losses take one pool per batch or per row only
-        if self.negative_pool_rows is not None and not self.loss.startswith("CE"):
-            raise ValueError(f"negative_pool_rows needs loss CE or CE_sampled; got loss {self.loss!r}")
         return self
 
     def for_catalog(self, n_items: int) -> SequentialSettings:

@@ -126,7 +126,7 @@ class SasRecBackend:
         if settings.loss != "CE":
             sampler = (
                 UniformNegativeSamplingTransform(self.n_items, settings.negatives)
-                if settings.negative_pool_rows is None
+                if settings.negative_pool_rows is None or settings.loss != "CE_sampled"
                 else GroupedUniformNegativeSamplingTransform(
                     self.n_items, settings.negatives, settings.negative_pool_rows, batch_feature_name=ITEM
                 )
