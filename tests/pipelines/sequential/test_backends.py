@@ -53,23 +53,29 @@ def test_an_attention_dropout_out_of_range_is_named():
         SASREC.but(attention_dropout=-0.1)
 
 
-def test_sasrec_sampled_ce_estimates_its_full_ce():
-    # the sampling correction: without it, a third of the catalogue as negatives lowers the loss by
-    # about log(3); with the whole catalogue drawn the two are the same loss
+def sampled_loss_and_full_ce(config: SequentialSettings, model: torch.nn.Module):
+    """``config``'s training loss of ``model`` over one fixed random batch, as a function of the batch's
+    negatives, and the full-catalogue CE of the same batch."""
     from recsys_challenge.pipelines.sequential.backends.sasrec import TargetOnlyCE
 
-    torch.manual_seed(0)
-    model = backend_for(SASREC.but(loss="CE_sampled"), N_ITEMS).build().model
     full = TargetOnlyCE(ignore_index=N_ITEMS)
     full.logits_callback = model.get_logits
-    hidden = torch.randn(4, 7, SASREC.hidden_size) * 2
+    hidden = torch.randn(4, 7, config.hidden_size) * 2
     labels = torch.randint(0, N_ITEMS, (4, 7, 1))
     targets = torch.rand(4, 7, 1) > 0.3
 
     def loss(negatives: torch.Tensor, of: torch.nn.Module = model.loss) -> float:
         return float(of(hidden, {}, labels, negatives, None, targets))
 
-    expected = loss(torch.arange(N_ITEMS), full)
+    return loss, loss(torch.arange(N_ITEMS), full)
+
+
+def test_sasrec_sampled_ce_estimates_its_full_ce():
+    # the sampling correction: without it, a third of the catalogue as negatives lowers the loss by
+    # about log(3); with the whole catalogue drawn the two are the same loss
+    torch.manual_seed(0)
+    config = SASREC.but(loss="CE_sampled")
+    loss, expected = sampled_loss_and_full_ce(config, backend_for(config, N_ITEMS).build().model)
     assert loss(torch.arange(N_ITEMS)) == pytest.approx(expected, rel=1e-5)
     draws = [loss(torch.randperm(N_ITEMS)[: N_ITEMS // 3]) for _ in range(50)]
     assert np.mean(draws) == pytest.approx(expected, abs=0.2)
@@ -78,37 +84,22 @@ def test_sasrec_sampled_ce_estimates_its_full_ce():
 def test_sasrec_pools_of_negatives_come_one_per_row_and_estimate_the_full_ce():
     from replay.nn.transform import GroupedUniformNegativeSamplingTransform
 
-    from recsys_challenge.pipelines.sequential.backends.sasrec import TargetOnlyCE
-
     torch.manual_seed(0)
     config = SASREC.but(loss="CE_sampled", negatives=N_ITEMS // 3, negative_pool_rows=1)
     backend = backend_for(config, N_ITEMS)
     sampler = backend._transforms()["train"][0]
     assert isinstance(sampler, GroupedUniformNegativeSamplingTransform)
-    assert sampler({"item_id": torch.zeros(4, 7, dtype=torch.long)})["negative_labels"].shape == (
-        4,
-        N_ITEMS // 3,
-    )
+    drawn = sampler({"item_id": torch.zeros(4, 7, dtype=torch.long)})["negative_labels"]
+    assert drawn.shape == (4, N_ITEMS // 3)
 
-    model = backend.build().model
-    full = TargetOnlyCE(ignore_index=N_ITEMS)
-    full.logits_callback = model.get_logits
-    hidden = torch.randn(4, 7, SASREC.hidden_size) * 2
-    labels = torch.randint(0, N_ITEMS, (4, 7, 1))
-    targets = torch.rand(4, 7, 1) > 0.3
-
-    def loss(negatives: torch.Tensor, of: torch.nn.Module = model.loss) -> float:
-        return float(of(hidden, {}, labels, negatives, None, targets))
-
-    expected = loss(torch.arange(N_ITEMS), full)
+    loss, expected = sampled_loss_and_full_ce(config, backend.build().model)
     assert loss(torch.arange(N_ITEMS).repeat(4, 1)) == pytest.approx(expected, rel=1e-5)
     # row 0 against the whole catalogue, the others against nothing but their own label: not the full CE
     assert loss(torch.stack([torch.arange(N_ITEMS)] * 4)) != pytest.approx(
         loss(torch.stack([torch.arange(N_ITEMS), *[torch.zeros(N_ITEMS, dtype=torch.long)] * 3]))
     )
-    draws = [
-        loss(torch.stack([torch.randperm(N_ITEMS)[: N_ITEMS // 3] for _ in range(4)])) for _ in range(50)
-    ]
+    pools = lambda: torch.stack([torch.randperm(N_ITEMS)[: N_ITEMS // 3] for _ in range(4)])  # noqa: E731
+    draws = [loss(pools()) for _ in range(50)]
     assert np.mean(draws) == pytest.approx(expected, abs=0.2)
 
 
