@@ -142,12 +142,44 @@ def test_pooled_sampled_ce_scores_each_row_against_its_own_pool():
         sampled_ce(logits, hidden, labels, pools, 30, pool_of + 1)
 
 
+def test_sampled_ce_with_a_row_wise_label_scorer_is_the_same_loss():
+    generator = torch.Generator().manual_seed(0)
+    embeddings, bias = torch.randn(30, 8, generator=generator), torch.randn(30, generator=generator)
+    hidden, labels = torch.randn(9, 8, generator=generator), torch.randint(0, 30, (9,), generator=generator)
+    pools, pool_of = torch.randint(0, 30, (3, 12), generator=generator), torch.arange(9) % 3
+
+    def logits(states: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        return states @ embeddings[ids].T + bias[ids]
+
+    def own(states: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        return (states * embeddings[ids]).sum(-1) + bias[ids]
+
+    for negatives, rows in ((pools[0], None), (pools, pool_of)):
+        expected = sampled_ce(logits, hidden, labels, negatives, 30, rows)
+        torch.testing.assert_close(sampled_ce(logits, hidden, labels, negatives, 30, rows, own), expected)
+
+
+def test_the_sampled_cloze_loss_over_the_whole_catalogue_is_its_full_ce(params, monkeypatch):
+    # the module's own row-wise label scorer (embeddings and bias of RePlay's head) against full CE
+    config = settings(params, "bert4rec_cloze", max_seq_len=6, hidden_size=16, loss="CE_sampled")
+    module = backend_for(config.but(negatives=30), 30).build()
+    generator = torch.Generator().manual_seed(0)
+    items = torch.randint(0, 30, (3, 6), generator=generator)
+    tokens = torch.rand(3, 6, generator=generator) > 0.4
+    monkeypatch.setattr(torch, "randint", lambda high, size, **_: torch.arange(high).expand(size))
+    pad_mask = torch.ones(3, 6, dtype=torch.bool)
+    module.eval()  # no dropout: both losses see the same hidden states
+    sampled = module._compute_loss_ce_sampled({"item_id": items}, items, pad_mask, tokens)
+    full = module._compute_loss_ce({"item_id": items}, items, pad_mask, tokens)
+    torch.testing.assert_close(sampled, full)
+
+
 def test_the_sampled_cloze_loss_draws_a_pool_per_row_when_asked(params, monkeypatch):
     config = settings(params, "bert4rec_cloze", max_seq_len=6, hidden_size=16, loss="CE_sampled")
     module = backend_for(config.but(negatives=5, negative_pool_rows=1), 30).build()
     seen = {}
 
-    def spy(logits, hidden, labels, negatives, vocab_size, pool_of=None):
+    def spy(logits, hidden, labels, negatives, vocab_size, pool_of=None, label_logits=None):
         seen.update(negatives=tuple(negatives.shape), pool_of=pool_of.tolist())
         return hidden.sum()
 
@@ -166,7 +198,7 @@ def test_the_sampled_cloze_loss_leaves_unlabelled_holes_out(params, monkeypatch)
     module = backend_for(config, 30).build()
     seen = {}
 
-    def spy(logits, hidden, labels, negatives, vocab_size, pool_of=None):
+    def spy(logits, hidden, labels, negatives, vocab_size, pool_of=None, label_logits=None):
         seen.update(rows=len(hidden), labels=labels.tolist(), negatives=len(negatives), vocab=vocab_size)
         return hidden.sum()
 

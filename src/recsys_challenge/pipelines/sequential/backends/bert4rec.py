@@ -102,9 +102,15 @@ class MaskedHeadBert4Rec(Bert4Rec):
             pool_of = masked.nonzero()[:, 0] // self.negative_pool_rows
             pools = (-(-len(masked) // self.negative_pool_rows), count)
         negatives = torch.randint(self._vocab_size, pools, device=hidden.device)
+        labels = positive_labels[masked]
         return sampled_ce(
-            self._model.get_logits, hidden, positive_labels[masked], negatives, self._vocab_size, pool_of
+            self._model.get_logits, hidden, labels, negatives, self._vocab_size, pool_of, self._label_logits
         )
+
+    def _label_logits(self, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Each row's logit of its own label, as RePlay's head computes it (weights and bias)."""
+        head = self._model._head
+        return (hidden * head.get_item_embeddings()[labels]).sum(-1) + head.get_bias()[labels]
 
 
 class Bert4RecBackend:

@@ -73,47 +73,60 @@ def sampled_ce(
     negatives: torch.Tensor,
     vocab_size: int,
     pool_of: torch.Tensor | None = None,
+    label_logits: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Cross-entropy of each row's ``labels`` item against uniform ``negatives``, corrected for uniform
     sampling as RePlay's legacy BERT4Rec corrects it (``replay.nn``'s ``CESampled`` does not): a
     negative's logit gains log((V - 1) / kept negatives), one equal to the row's label drops out, so the
     loss estimates the full softmax's. ``logits(hidden, ids)`` scores ``hidden`` rows against item
-    ``ids``.
+    ``ids``; ``label_logits(hidden, labels)``, where given, scores each row against its own label alone
+    (without it, the rows are scored against every distinct label, a rows x labels product).
 
     ``negatives`` is one pool shared by every row (1-d), or pools (2-d, one per row) with ``pool_of``
     naming each row's pool: the mean is over rows either way."""
+    if label_logits is None:
+        label_logits = _label_logits_through(logits)
     if negatives.dim() == 1:
-        scores = _corrected_scores(logits, hidden, labels, negatives, vocab_size)
-    else:
-        if pool_of is None:
-            raise ValueError("pools of negatives need pool_of, the pool of each row")
-        chosen = [(pool_of == pool).nonzero().squeeze(1) for pool in range(len(negatives))]
-        rows = torch.cat(chosen)
-        scores = torch.cat(
-            [
-                _corrected_scores(logits, hidden[at], labels[at], pool, vocab_size)
-                for at, pool in zip(chosen, negatives, strict=True)
-                if len(at)
-            ]
-        )
-        if len(rows) != len(labels):
-            raise ValueError(f"pool_of names pools 0..{len(negatives) - 1} only; got {pool_of.unique()}")
-    return torch.nn.functional.cross_entropy(
-        scores, torch.zeros(len(scores), dtype=torch.long, device=hidden.device)
-    )
+        return _row_losses(logits, label_logits, hidden, labels, negatives, vocab_size).mean()
+    if pool_of is None:
+        raise ValueError("pools of negatives need pool_of, the pool of each row")
+    chosen = [(pool_of == pool).nonzero().squeeze(1) for pool in range(len(negatives))]
+    if sum(len(at) for at in chosen) != len(labels):
+        raise ValueError(f"pool_of names pools 0..{len(negatives) - 1} only; got {pool_of.unique()}")
+    losses = [
+        _row_losses(logits, label_logits, hidden[at], labels[at], pool, vocab_size)
+        for at, pool in zip(chosen, negatives, strict=True)
+        if len(at)
+    ]
+    return torch.cat(losses).mean()
 
 
-def _corrected_scores(
+def _label_logits_through(
     logits: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Each row's logit of its label, read off ``logits`` over the distinct labels."""
+
+    def label_logits(hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        ids = labels.unique()
+        return logits(hidden, ids).gather(1, torch.searchsorted(ids, labels).unsqueeze(1)).squeeze(1)
+
+    return label_logits
+
+
+def _row_losses(
+    logits: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    label_logits: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     hidden: torch.Tensor,
     labels: torch.Tensor,
     negatives: torch.Tensor,
     vocab_size: int,
 ) -> torch.Tensor:
-    """Each row's label logit, then its corrected logits of ``negatives`` (``sampled_ce``)."""
-    ids = labels.unique()
-    positive = logits(hidden, ids).gather(1, torch.searchsorted(ids, labels).unsqueeze(1))
+    """Each row's sampled CE against one pool (``sampled_ce``). The correction is the same for every
+    negative of a row, so it is added after the log-sum-exp, not to each logit; a rejected negative
+    gets a large finite negative logit, as -inf would give NaN gradients to a row that rejects all."""
+    positive = label_logits(hidden, labels).float()
     rejected = labels.unsqueeze(1) == negatives.unsqueeze(0)
-    kept = (len(negatives) - rejected.sum(dim=1, keepdim=True)).clamp(min=1).float()
-    negative = logits(hidden, negatives) + math.log(vocab_size - 1) - torch.log(kept) - 1e6 * rejected
-    return torch.cat([positive, negative], dim=1).float()
+    kept = (len(negatives) - rejected.sum(dim=1)).clamp(min=1).float()
+    scores = logits(hidden, negatives).float().masked_fill(rejected, -1e9)
+    negative = torch.logsumexp(scores, dim=1) + (math.log(vocab_size - 1) - torch.log(kept))
+    return torch.logaddexp(positive, negative) - positive

@@ -61,7 +61,13 @@ class CorrectedSampledCE(TargetOnlyCE):
             if self.pool_rows is None:
                 raise ValueError("pools of negatives need the rows per pool (negative_pool_rows)")
             pool_of = target_padding_mask[..., 0].nonzero()[:, 0] // self.pool_rows
-        return sampled_ce(self.logits_callback, hidden, labels, negative_labels, self.n_items, pool_of)
+        return sampled_ce(
+            self.logits_callback, hidden, labels, negative_labels, self.n_items, pool_of, self.label_logits
+        )
+
+    def label_logits(self, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Each row's logit of its own label: RePlay's head scores a row against its own candidates."""
+        return self.logits_callback(hidden, labels.unsqueeze(1)).squeeze(1)
 
 
 class SasRecBackend:
