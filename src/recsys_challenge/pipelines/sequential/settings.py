@@ -47,7 +47,7 @@ class SequentialSettings(BaseModel):
     # from this catalogue size on, a full loss trains as its sampled form (CE as CE_sampled, BCE as
     # BCE_sampled, ``negatives`` per batch): the full softmax at every target grows with the catalogue
     # (benchmarks/results/catalog_size*.md: the cloze BERT4Rec kept its quality with one pool per
-    # batch, SASRec came close with 512 negatives per row); None: the loss as written, whatever the size
+    # batch, SASRec with 1024 negatives per row); None: the loss as written, whatever the size
     sampled_loss_from_items: int | None = Field(None, ge=2)
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)  # of SASRec's full-CE loss
     mask_prob: float = Field(0.15, gt=0.0, lt=1.0)  # BERT4Rec: share of a row's items masked
