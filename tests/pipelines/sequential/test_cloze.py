@@ -105,15 +105,24 @@ def test_masked_head_loss_equals_replays_full_head_loss(params):
     assert torch.allclose(ours, theirs)
 
 
-def test_sampled_ce_over_every_item_as_negatives_is_the_full_ce():
-    # with the whole catalogue drawn once, the correction is zero and the label's own draw drops out
-    generator = torch.Generator().manual_seed(0)
+def scored_rows(generator: torch.Generator):
+    """Nine hidden rows, their labels of 30 items, and two scorers of one linear head: the rows
+    against item ids (``logits``), and each row against its own label alone."""
     embeddings, bias = torch.randn(30, 8, generator=generator), torch.randn(30, generator=generator)
     hidden, labels = torch.randn(9, 8, generator=generator), torch.randint(0, 30, (9,), generator=generator)
 
     def logits(states: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         return states @ embeddings[ids].T + bias[ids]
 
+    def own(states: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        return (states * embeddings[ids]).sum(-1) + bias[ids]
+
+    return hidden, labels, logits, own
+
+
+def test_sampled_ce_over_every_item_as_negatives_is_the_full_ce():
+    # with the whole catalogue drawn once, the correction is zero and the label's own draw drops out
+    hidden, labels, logits, _ = scored_rows(torch.Generator().manual_seed(0))
     full = torch.nn.functional.cross_entropy(logits(hidden, torch.arange(30)), labels)
     sampled = sampled_ce(logits, hidden, labels, torch.arange(30), 30)
     torch.testing.assert_close(sampled, full)
@@ -144,16 +153,8 @@ def test_pooled_sampled_ce_scores_each_row_against_its_own_pool():
 
 def test_sampled_ce_with_a_row_wise_label_scorer_is_the_same_loss():
     generator = torch.Generator().manual_seed(0)
-    embeddings, bias = torch.randn(30, 8, generator=generator), torch.randn(30, generator=generator)
-    hidden, labels = torch.randn(9, 8, generator=generator), torch.randint(0, 30, (9,), generator=generator)
+    hidden, labels, logits, own = scored_rows(generator)
     pools, pool_of = torch.randint(0, 30, (3, 12), generator=generator), torch.arange(9) % 3
-
-    def logits(states: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        return states @ embeddings[ids].T + bias[ids]
-
-    def own(states: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        return (states * embeddings[ids]).sum(-1) + bias[ids]
-
     for negatives, rows in ((pools[0], None), (pools, pool_of)):
         expected = sampled_ce(logits, hidden, labels, negatives, 30, rows)
         torch.testing.assert_close(sampled_ce(logits, hidden, labels, negatives, 30, rows, own), expected)

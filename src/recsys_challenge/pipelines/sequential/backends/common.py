@@ -84,17 +84,16 @@ def sampled_ce(
 
     ``negatives`` is one pool shared by every row (1-d), or pools (2-d, one per row) with ``pool_of``
     naming each row's pool: the mean is over rows either way."""
-    if label_logits is None:
-        label_logits = _label_logits_through(logits)
+    positive = (label_logits or _label_logits_through(logits))(hidden, labels).float()
     if negatives.dim() == 1:
-        return _row_losses(logits, label_logits, hidden, labels, negatives, vocab_size).mean()
+        return _row_losses(logits, positive, hidden, labels, negatives, vocab_size).mean()
     if pool_of is None:
         raise ValueError("pools of negatives need pool_of, the pool of each row")
     chosen = [(pool_of == pool).nonzero().squeeze(1) for pool in range(len(negatives))]
     if sum(len(at) for at in chosen) != len(labels):
         raise ValueError(f"pool_of names pools 0..{len(negatives) - 1} only; got {pool_of.unique()}")
     losses = [
-        _row_losses(logits, label_logits, hidden[at], labels[at], pool, vocab_size)
+        _row_losses(logits, positive[at], hidden[at], labels[at], pool, vocab_size)
         for at, pool in zip(chosen, negatives, strict=True)
         if len(at)
     ]
@@ -115,16 +114,16 @@ def _label_logits_through(
 
 def _row_losses(
     logits: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    label_logits: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    positive: torch.Tensor,
     hidden: torch.Tensor,
     labels: torch.Tensor,
     negatives: torch.Tensor,
     vocab_size: int,
 ) -> torch.Tensor:
-    """Each row's sampled CE against one pool (``sampled_ce``). The correction is the same for every
-    negative of a row, so it is added after the log-sum-exp, not to each logit; a rejected negative
-    gets a large finite negative logit, as -inf would give NaN gradients to a row that rejects all."""
-    positive = label_logits(hidden, labels).float()
+    """Each row's sampled CE against one pool, given its label's logit ``positive`` (``sampled_ce``).
+    The correction is the same for every negative of a row, so it is added after the log-sum-exp, not
+    to each logit; a rejected negative gets a large finite negative logit, as -inf would give NaN
+    gradients to a row that rejects all."""
     rejected = labels.unsqueeze(1) == negatives.unsqueeze(0)
     kept = (len(negatives) - rejected.sum(dim=1)).clamp(min=1).float()
     scores = logits(hidden, negatives).float().masked_fill(rejected, -1e9)
